@@ -1,0 +1,150 @@
+// Package database opens Kefu's store on SQLite or PostgreSQL, runs the
+// embedded migrations and hides the few real dialect differences behind
+// Dialect. Everything above it writes one SQL code path in the common subset
+// of both engines, with $N placeholders.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Querier is what both *sql.DB and *sql.Tx offer; stores take it so one
+// query function serves inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open store. Writes go through Write; reads that need not see a
+// transaction's own writes go through Read. On SQLite they are different
+// pools (one writer connection, several readers, so readers never wait for
+// the writer under WAL); on PostgreSQL they are the same pool.
+type DB struct {
+	Write   *sql.DB
+	Read    *sql.DB
+	Dialect Dialect
+	// URL is the location the store was opened from, with any password
+	// removed, for logs.
+	URL string
+}
+
+// Open opens a store from a SQLite file path (or "sqlite:PATH") or a
+// postgres:// URL. It does not migrate; call Migrate.
+func Open(ctx context.Context, location string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(location, "postgres://"), strings.HasPrefix(location, "postgresql://"):
+		return openPostgres(ctx, location)
+	case location == "":
+		return nil, errors.New("database: no location given (a SQLite file path or a postgres:// URL)")
+	default:
+		return openSQLite(ctx, strings.TrimPrefix(location, "sqlite:"))
+	}
+}
+
+func openPostgres(ctx context.Context, location string) (*DB, error) {
+	db, err := sql.Open("pgx", location)
+	if err != nil {
+		return nil, fmt.Errorf("database: open postgres: %w", err)
+	}
+	// Enough connections to keep both cores busy while some wait on I/O;
+	// several instances share one server, so stay modest.
+	db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+	db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: connect to postgres: %w", err)
+	}
+	return &DB{Write: db, Read: db, Dialect: postgresDialect{}, URL: redact(location)}, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+	}
+	// Pragmas go in the DSN so every pooled connection gets them.
+	// busy_timeout covers the moment a reader checkpoints the WAL;
+	// synchronous=NORMAL is safe with WAL (a power cut may lose the last
+	// transactions, never corrupt the file).
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: open sqlite: %w", err)
+	}
+	// SQLite allows one writer at a time; one connection makes writers
+	// queue in Go instead of failing with SQLITE_BUSY.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database: open sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.Write.Close()
+	if db.Read != db.Write {
+		err = errors.Join(err, db.Read.Close())
+	}
+	return err
+}
+
+// InTx runs fn in a write transaction and commits if fn returns nil. A
+// panic or error rolls back, so a rejected request changes nothing.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("database: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("database: commit: %w", err)
+	}
+	return nil
+}
+
+func redact(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,66 @@
+package database
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Each engine has its own folder with the same version numbers, so a
+// schema change is one version written twice and compared by a test.
+//
+//go:embed migrations
+var migrations embed.FS
+
+func (db *DB) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect.Name())
+	if err != nil {
+		return nil, err
+	}
+	var opts []goose.ProviderOption
+	dialect := goose.DialectSQLite3
+	if db.Dialect.Name() == "postgres" {
+		dialect = goose.DialectPostgres
+		// Several instances may start at once; one migrates, the others
+		// wait for it.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.Write, sub, opts...)
+}
+
+// Migrate brings the schema to the newest version and returns it.
+func (db *DB) Migrate(ctx context.Context) (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, fmt.Errorf("database: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("database: migrate: %w", err)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// SchemaVersion returns the applied version and the newest one shipped.
+func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, 0, err
+	}
+	current, err = p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	sources := p.ListSources()
+	if len(sources) > 0 {
+		latest = sources[len(sources)-1].Version
+	}
+	return current, latest, nil
+}
