@@ -18,21 +18,21 @@ type Address struct {
 // decoded (RFC 2047, joined split words, undeclared 8-bit text); a list the
 // standard parser rejects is salvaged piece by piece, and what cannot be
 // read at all is reported rather than silently dropped.
-func parseAddressList(field, raw string, problem func(string)) []Address {
+func (d *headerDecoder) addressList(field, raw string) []Address {
 	if strings.TrimSpace(raw) == "" {
 		return []Address{}
 	}
-	s := normaliseWords(raw, problem)
+	s := d.normaliseWords(raw)
 	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{}}
 	if list, err := p.ParseList(s); err == nil {
 		out := make([]Address, 0, len(list))
 		for _, a := range list {
-			out = append(out, Address{Name: cleanName(a.Name, problem), Address: a.Address})
+			out = append(out, Address{Name: d.cleanName(a.Name), Address: a.Address})
 		}
 		return out
 	}
-	out := salvageAddresses(s, problem)
-	problem(fmt.Sprintf("%s: malformed address list %q; salvaged %d address(es)", field, unfold(raw), len(out)))
+	out := d.salvageAddresses(s)
+	d.problem(fmt.Sprintf("%s: malformed address list %q; salvaged %d address(es)", field, unfold(raw), len(out)))
 	return out
 }
 
@@ -40,15 +40,8 @@ func parseAddressList(field, raw string, problem func(string)) []Address {
 // 8-bit text becomes UTF-8, and each run of encoded words becomes one
 // UTF-8 encoded word (so split multi-byte characters, GBK and sloppy
 // base64 are dealt with here, once, by decodeHeader).
-func normaliseWords(raw string, problem func(string)) string {
-	s := raw
-	if !isASCII([]byte(s)) {
-		var guessed string
-		s, guessed = decode8bit(s)
-		if guessed != "" {
-			problem(fmt.Sprintf("undeclared 8-bit header text decoded as %s (guessed)", guessed))
-		}
-	}
+func (d *headerDecoder) normaliseWords(raw string) string {
+	s := d.eightBit(raw)
 	if !strings.Contains(s, "=?") {
 		return s
 	}
@@ -61,7 +54,7 @@ func normaliseWords(raw string, problem func(string)) string {
 			j++
 		}
 		b.WriteString(s[last:locs[i][0]])
-		text := decodeWords(s[locs[i][0]:locs[j-1][1]], problem)
+		text := d.decodeWords(s[locs[i][0]:locs[j-1][1]])
 		b.WriteString(mime.BEncoding.Encode("utf-8", text))
 		last = locs[j-1][1]
 		i = j
@@ -72,8 +65,8 @@ func normaliseWords(raw string, problem func(string)) string {
 
 // cleanName finishes a display name: net/mail leaves encoded words inside
 // quoted strings alone, and real mailers put them there all the time.
-func cleanName(name string, problem func(string)) string {
-	name = decodeHeader(name, problem)
+func (d *headerDecoder) cleanName(name string) string {
+	name = d.decodeHeader(name)
 	name = strings.Trim(name, `"' `)
 	return name
 }
@@ -86,7 +79,7 @@ var (
 // salvageAddresses recovers what it can from a malformed list: each
 // comma- or semicolon-separated piece (outside quotes) with something that
 // looks like an address, the rest of the piece as the name.
-func salvageAddresses(s string, problem func(string)) []Address {
+func (d *headerDecoder) salvageAddresses(s string) []Address {
 	out := []Address{}
 	for _, piece := range splitOutsideQuotes(s) {
 		piece = strings.TrimSpace(piece)
@@ -94,7 +87,7 @@ func salvageAddresses(s string, problem func(string)) []Address {
 			continue
 		}
 		if a, err := mail.ParseAddress(piece); err == nil {
-			out = append(out, Address{Name: cleanName(a.Name, problem), Address: a.Address})
+			out = append(out, Address{Name: d.cleanName(a.Name), Address: a.Address})
 			continue
 		}
 		var addr, name string
@@ -108,7 +101,7 @@ func salvageAddresses(s string, problem func(string)) []Address {
 			continue
 		}
 		name = strings.TrimSpace(strings.Trim(strings.TrimSpace(name), `"'()`))
-		out = append(out, Address{Name: cleanName(name, problem), Address: strings.Trim(addr, `"'`)})
+		out = append(out, Address{Name: d.cleanName(name), Address: strings.Trim(addr, `"'`)})
 	}
 	return out
 }

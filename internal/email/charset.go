@@ -27,7 +27,9 @@ var (
 	csGB18030 = charset{name: "gb18030", enc: simplifiedchinese.GB18030}
 	csBig5    = charset{name: "big5", enc: traditionalchinese.Big5}
 	csLatin   = charset{name: "windows-1252", enc: charmap.Windows1252}
-	csJIS     = charset{name: "iso-2022-jp", enc: japanese.ISO2022JP}
+	csJIS      = charset{name: "iso-2022-jp", enc: japanese.ISO2022JP}
+	csShiftJIS = charset{name: "shift_jis", enc: japanese.ShiftJIS}
+	csEUCJP    = charset{name: "euc-jp", enc: japanese.EUCJP}
 )
 
 // chineseLabels maps every GB label to GB18030: real senders label GBK and
@@ -66,6 +68,14 @@ func lookupCharset(label string) (cs charset, ok bool) {
 	}
 	if cs, ok := chineseLabels[l]; ok {
 		return cs, true
+	}
+	// Invented labels that still name a Chinese charset: "iso-gb2312",
+	// "x-gbk2312", "big5-2003".
+	switch {
+	case strings.Contains(l, "gb2312"), strings.Contains(l, "gbk"), strings.Contains(l, "gb18030"):
+		return csGB18030, true
+	case strings.Contains(l, "big5"):
+		return csBig5, true
 	}
 	for _, name := range []string{l, strings.TrimPrefix(l, "x-")} {
 		if enc, err := htmlindex.Get(name); err == nil {
@@ -106,10 +116,26 @@ func decodeText(b []byte, label string) (string, []string) {
 				return s, append(problems, fmt.Sprintf("declared utf-8 is not valid UTF-8; decoded as %s (guessed)", guess.name))
 			}
 		}
-		return strings.ToValidUTF8(string(b), "\uFFFD"), append(problems, "invalid UTF-8 bytes replaced")
+		return utf8OrLatin(b), append(problems, "invalid UTF-8 bytes read as windows-1252")
 	}
-	if isSingleByteLatin(cs) && hasMultibyteUTF8(b) {
-		return string(b), append(problems, fmt.Sprintf("declared %s but the text is UTF-8", cs.name))
+	if cs.enc != nil && !isStateful(cs) && !isASCII(b) {
+		// Text that is (mostly) valid UTF-8 under another label is UTF-8:
+		// legacy charsets practically never form long valid UTF-8 runs.
+		if utf8.Valid(b) && (isSingleByteLatin(cs) || goodUTF8(b) >= 3) {
+			return string(b), append(problems, fmt.Sprintf("declared %s but the text is UTF-8", cs.name))
+		}
+		if good := goodUTF8(b); good >= 3 && good >= badUTF8(b) {
+			return utf8OrLatin(b), append(problems, fmt.Sprintf("declared %s but the text is mostly UTF-8; other bytes read as windows-1252", cs.name))
+		}
+	}
+	if cs == csJIS && !isASCII(b) {
+		// 8-bit bytes cannot be ISO-2022-JP: Japanese mailers that say so
+		// mean Shift_JIS (or, less often, EUC-JP).
+		sj, sjErrs := decodeWith(csShiftJIS, b)
+		if euc, eucErrs := decodeWith(csEUCJP, b); eucErrs < sjErrs {
+			return euc, append(problems, "declared iso-2022-jp but the text is 8-bit; decoded as euc-jp")
+		}
+		return sj, append(problems, "declared iso-2022-jp but the text is 8-bit; decoded as shift_jis")
 	}
 	s, errs := decodeWith(cs, b)
 	if errs > 0 {
@@ -133,9 +159,38 @@ func decodeUndeclared(b []byte) (s string, guessed string) {
 	if utf8.Valid(b) {
 		return string(b), ""
 	}
+	if good := goodUTF8(b); good >= 3 && good >= badUTF8(b) {
+		return utf8OrLatin(b), "utf-8 mixed with windows-1252"
+	}
 	cs := guessCJK(b)
 	s, _ = decodeWith(cs, b)
 	return s, cs.name
+}
+
+// utf8OrLatin decodes text that mixes UTF-8 with single bytes from a
+// legacy charset (pasted or concatenated content): valid UTF-8 sequences
+// as UTF-8, every other byte as Windows-1252.
+func utf8OrLatin(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			s, _ := decodeWith(csLatin, b[:1])
+			sb.WriteString(s)
+		} else {
+			sb.WriteRune(r)
+		}
+		b = b[size:]
+	}
+	return sb.String()
+}
+
+// isStateful reports charsets whose bytes are not a superset of ASCII or
+// whose text cannot be mistaken for UTF-8.
+func isStateful(cs charset) bool {
+	return strings.HasPrefix(cs.name, "utf-16") || strings.HasPrefix(cs.name, "utf-32") || cs == csJIS ||
+		strings.HasPrefix(cs.name, "iso-2022") || strings.HasPrefix(cs.name, "hz")
 }
 
 // decodeWith decodes b and counts the replacement characters the decoder
@@ -222,17 +277,6 @@ func isBig5Common(lead, trail byte) bool {
 	return okTrail && lead >= 0xA1 && lead <= 0xC6 && !(lead == 0xC6 && trail > 0x7E)
 }
 
-// decode8bit decodes a raw header value that carries undeclared 8-bit
-// bytes: UTF-8 (RFC 6532) when valid, else the CJK guess.
-func decode8bit(s string) (string, string) {
-	if utf8.ValidString(s) {
-		return s, ""
-	}
-	cs := guessCJK([]byte(s))
-	out, _ := decodeWith(cs, []byte(s))
-	return out, cs.name
-}
-
 func isSingleByteLatin(cs charset) bool {
 	switch cs.enc {
 	case charmap.ISO8859_1, charmap.Windows1252, charmap.ISO8859_15:
@@ -248,10 +292,6 @@ func isASCII(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func hasMultibyteUTF8(b []byte) bool {
-	return !isASCII(b) && utf8.Valid(b)
 }
 
 func goodUTF8(b []byte) int {

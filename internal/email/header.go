@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // encodedWord matches an RFC 2047 encoded word. The charset may carry an
@@ -20,30 +21,50 @@ type word struct {
 	data       []byte
 }
 
+// headerDecoder decodes the header text of one message.
+type headerDecoder struct {
+	// hint is the charset the message declares elsewhere, the best guess
+	// for header bytes that declare none; nil if it declares none.
+	hint    *charset
+	problem func(string)
+}
+
 // decodeHeader decodes a header value for display: RFC 2047 encoded words
 // (joining adjacent words of one charset first, so a multi-byte character
 // split across two words survives), undeclared 8-bit bytes, and unfolding.
-// Problems found are reported through problem, which may be nil.
-func decodeHeader(raw string, problem func(string)) string {
-	if problem == nil {
-		problem = func(string) {}
-	}
-	s := raw
-	if !isASCII([]byte(s)) {
-		var guessed string
-		s, guessed = decode8bit(s)
-		if guessed != "" {
-			problem(fmt.Sprintf("undeclared 8-bit header text decoded as %s (guessed)", guessed))
-		}
-	}
+func (d *headerDecoder) decodeHeader(raw string) string {
+	s := d.eightBit(raw)
 	if strings.Contains(s, "=?") {
-		s = decodeWords(s, problem)
+		s = d.decodeWords(s)
 	}
 	return unfold(s)
 }
 
+// eightBit decodes raw 8-bit bytes in a header, which declare no charset:
+// UTF-8 when valid (RFC 6532), else the message's own charset, else a
+// guess among GB18030, Big5 and Windows-1252.
+func (d *headerDecoder) eightBit(s string) string {
+	if isASCII([]byte(s)) || utf8.ValidString(s) {
+		return s
+	}
+	if d.hint != nil && !isSingleByteLatin(*d.hint) {
+		cs := *d.hint
+		if cs == csJIS {
+			cs = csShiftJIS // ISO-2022-JP is 7-bit; 8-bit Japanese is Shift_JIS
+		}
+		if out, errs := decodeWith(cs, []byte(s)); errs == 0 {
+			d.problem(fmt.Sprintf("undeclared 8-bit header text decoded as %s (the message's charset)", cs.name))
+			return out
+		}
+	}
+	cs := guessCJK([]byte(s))
+	out, _ := decodeWith(cs, []byte(s))
+	d.problem(fmt.Sprintf("undeclared 8-bit header text decoded as %s (guessed)", cs.name))
+	return out
+}
+
 // decodeWords replaces every run of encoded words in s by its text.
-func decodeWords(s string, problem func(string)) string {
+func (d *headerDecoder) decodeWords(s string) string {
 	locs := encodedWord.FindAllStringSubmatchIndex(s, -1)
 	if locs == nil {
 		return s
@@ -70,7 +91,7 @@ func decodeWords(s string, problem func(string)) string {
 				var ok bool
 				data, ok = decodeBase64Loose(text)
 				if !ok {
-					problem(fmt.Sprintf("malformed base64 in encoded word %q", s[m[0]:m[1]]))
+					d.problem(fmt.Sprintf("malformed base64 in encoded word %q", s[m[0]:m[1]]))
 				}
 			}
 		} else {
@@ -95,7 +116,7 @@ func decodeWords(s string, problem func(string)) string {
 				break
 			}
 			if !sameCharset(words[j].charset, w.charset) {
-				b.WriteString(decodeWordText(data, w.charset, problem))
+				b.WriteString(d.decodeWordText(data, w.charset))
 				data = append([]byte(nil), words[j].data...)
 				w = words[j]
 				end = w.end
@@ -104,7 +125,7 @@ func decodeWords(s string, problem func(string)) string {
 			data = append(data, words[j].data...)
 			end = words[j].end
 		}
-		b.WriteString(decodeWordText(data, w.charset, problem))
+		b.WriteString(d.decodeWordText(data, w.charset))
 		last = end
 		i = j
 	}
@@ -112,10 +133,10 @@ func decodeWords(s string, problem func(string)) string {
 	return b.String()
 }
 
-func decodeWordText(data []byte, cs string, problem func(string)) string {
+func (d *headerDecoder) decodeWordText(data []byte, cs string) string {
 	text, problems := decodeText(data, cs)
 	for _, p := range problems {
-		problem("header: " + p)
+		d.problem("header: " + p)
 	}
 	// Encoded words may not encode line breaks; drop any that a broken
 	// encoder put there so headers stay one line.
@@ -201,13 +222,13 @@ func unfold(s string) string {
 // extended and continued values in any charset we can decode (the standard
 // library only knows UTF-8 and US-ASCII there and drops the rest), and
 // RFC 2047 or raw 8-bit values, which many clients send instead.
-func param(raw, name string, problem func(string)) string {
+func (d *headerDecoder) param(raw, name string) string {
 	params := splitParams(raw)
-	if v, ok := extendedParam(params, name, problem); ok {
+	if v, ok := d.extendedParam(params, name); ok {
 		return v
 	}
 	if v, ok := params[name]; ok {
-		return decodeHeader(v, problem)
+		return d.decodeHeader(v)
 	}
 	// Continuations without the extended marker: name*0="..." name*1="...".
 	var b strings.Builder
@@ -218,12 +239,12 @@ func param(raw, name string, problem func(string)) string {
 		}
 		b.WriteString(v)
 	}
-	return decodeHeader(b.String(), problem)
+	return d.decodeHeader(b.String())
 }
 
 // extendedParam assembles an RFC 2231 value: name*=cs'lang'%xx or the
 // continued form name*0*=cs'lang'%xx name*1*=%xx name*2="plain".
-func extendedParam(params map[string]string, name string, problem func(string)) (string, bool) {
+func (d *headerDecoder) extendedParam(params map[string]string, name string) (string, bool) {
 	var raw []byte
 	cs := ""
 	if v, ok := params[name+"*"]; ok {
@@ -251,12 +272,11 @@ func extendedParam(params map[string]string, name string, problem func(string)) 
 		}
 	}
 	if cs == "" {
-		s, _ := decode8bit(string(raw))
-		return unfold(s), true
+		return unfold(d.eightBit(string(raw))), true
 	}
 	text, problems := decodeText(raw, cs)
 	for _, p := range problems {
-		problem("parameter " + name + ": " + p)
+		d.problem("parameter " + name + ": " + p)
 	}
 	return unfold(text), true
 }

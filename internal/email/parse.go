@@ -82,6 +82,7 @@ type parser struct {
 	problems []string
 	seen     map[string]bool
 	dropped  int
+	dec      *headerDecoder
 
 	texts, htmls []string
 	atts         []*Attachment
@@ -121,6 +122,7 @@ func (p *parser) parse(b []byte) *Message {
 		p.problem(fmt.Sprintf("MIME structure unreadable (%v); message kept as plain text", err))
 		root = plainPart(b)
 	}
+	p.dec = &headerDecoder{hint: messageCharset(root), problem: p.problem}
 	p.walk(root, nil, true)
 	_ = root.DepthMatchAll(func(part *enmime.Part) bool {
 		for _, e := range part.Errors {
@@ -131,16 +133,16 @@ func (p *parser) parse(b []byte) *Message {
 
 	h := root.Header
 	m := &Message{
-		Subject:    decodeHeader(h.Get("Subject"), p.problem),
-		To:         parseAddressList("to", strings.Join(h.Values("To"), ", "), p.problem),
-		Cc:         parseAddressList("cc", strings.Join(h.Values("Cc"), ", "), p.problem),
-		ReplyTo:    parseAddressList("reply-to", h.Get("Reply-To"), p.problem),
+		Subject:    p.dec.decodeHeader(h.Get("Subject")),
+		To:         p.dec.addressList("to", strings.Join(h.Values("To"), ", ")),
+		Cc:         p.dec.addressList("cc", strings.Join(h.Values("Cc"), ", ")),
+		ReplyTo:    p.dec.addressList("reply-to", h.Get("Reply-To")),
 		MessageID:  firstID(h.Get("Message-Id")),
 		InReplyTo:  firstID(h.Get("In-Reply-To")),
 		References: ids(h.Get("References")),
 		Headers:    h,
 	}
-	if from := parseAddressList("from", h.Get("From"), p.problem); len(from) > 0 {
+	if from := p.dec.addressList("from", h.Get("From")); len(from) > 0 {
 		m.From = from[0]
 	}
 	if raw := h.Get("Date"); raw == "" {
@@ -199,11 +201,33 @@ func plainPart(b []byte) *enmime.Part {
 	}
 	rest, _ := io.ReadAll(br)
 	part.Content = rest
-	if cs := param(part.Header.Get("Content-Type"), "charset", nil); cs != "" {
-		part.Charset = cs
-	}
+	part.Charset = splitParams(part.Header.Get("Content-Type"))["charset"]
 	part.Header.Del("Content-Transfer-Encoding")
 	return part
+}
+
+// messageCharset returns the first legacy charset the message declares
+// for its text, which is the best guess for header bytes declaring none.
+func messageCharset(root *enmime.Part) *charset {
+	var found *charset
+	consider := func(label string) {
+		if cs, ok := lookupCharset(label); ok && found == nil && cs.enc != nil {
+			found = &cs
+		}
+	}
+	consider(root.Charset)
+	_ = root.DepthMatchAll(func(part *enmime.Part) bool {
+		if strings.HasPrefix(part.ContentType, "text/") || part.ContentType == "" {
+			consider(part.Charset)
+		}
+		return false
+	})
+	for _, k := range []string{"Subject", "From", "To"} {
+		for _, m := range encodedWord.FindAllStringSubmatch(root.Header.Get(k), -1) {
+			consider(m[1])
+		}
+	}
+	return found
 }
 
 type discard struct{}
@@ -279,7 +303,7 @@ func (p *parser) leaf(part *enmime.Part, alt *alternatives, root bool) {
 		}
 	}
 	if name == "" {
-		name = defaultName(ct, content, part.PartID)
+		name = p.defaultName(ct, content, part.PartID)
 	}
 	p.atts = append(p.atts, &Attachment{
 		Filename:    name,
@@ -302,7 +326,7 @@ func (p *parser) filename(part *enmime.Part) string {
 		{"Content-Disposition", "name"},
 	} {
 		if v := part.Header.Get(c.header); v != "" {
-			if name = param(v, c.param, p.problem); name != "" {
+			if name = p.dec.param(v, c.param); name != "" {
 				break
 			}
 		}
@@ -321,13 +345,14 @@ func (p *parser) filename(part *enmime.Part) string {
 // defaultName names an unnamed attachment so that it can be saved and
 // offered for download: a forwarded message by its subject, others by
 // their part number.
-func defaultName(ct string, content []byte, partID string) string {
+func (p *parser) defaultName(ct string, content []byte, partID string) string {
 	switch ct {
 	case "message/rfc822", "message/global":
 		h, err := enmime.ReadHeader(bufio.NewReader(bytes.NewReader(content)), discard{})
 		subject := ""
 		if err == nil {
-			subject = decodeHeader(h.Get("Subject"), nil)
+			inner := &headerDecoder{hint: p.dec.hint, problem: func(string) {}}
+			subject = inner.decodeHeader(h.Get("Subject"))
 		}
 		if subject == "" {
 			subject = "message"

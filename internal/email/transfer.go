@@ -31,11 +31,32 @@ func decodeTransfer(raw []byte, cte string) ([]byte, []string) {
 // decodeBase64Body decodes a base64 body, skipping line breaks, stray
 // characters and padding in the middle (from concatenated encoders).
 func decodeBase64Body(raw []byte) ([]byte, []string) {
+	if !looksBase64(raw) {
+		return raw, []string{"declared base64 but the content is not base64; kept as is"}
+	}
 	out, ok := decodeBase64Loose(string(raw))
 	if !ok {
 		return out, []string{"malformed base64 content; decoded what could be recovered"}
 	}
 	return out, nil
+}
+
+// looksBase64 rejects content that is evidently not base64 (a mailer that
+// declared the wrong encoding): most lines containing white space inside,
+// which encoders never produce.
+func looksBase64(raw []byte) bool {
+	lines, spaced := 0, 0
+	for line := range bytes.Lines(raw) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		lines++
+		if bytes.ContainsAny(line, " \t") {
+			spaced++
+		}
+	}
+	return spaced*2 <= lines
 }
 
 // decodeQuotedPrintable decodes quoted-printable without ever failing:
