@@ -55,3 +55,24 @@ func newIDAt(t time.Time) string {
 	idMu.Unlock()
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// ValidID reports whether s has the form of an id (a UUID in canonical
+// text form). Stores check it before querying, so a malformed id is a
+// plain "not found" on both engines instead of a PostgreSQL type error.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -70,6 +70,19 @@ CREATE TABLE categories (
     archived boolean NOT NULL DEFAULT false
 );
 
+-- The categories the seeds' policies sort contacts by; admins edit the list.
+INSERT INTO categories (key, name_en, name_zh, position) VALUES
+    ('consultation', 'Consultation', '咨询', 10),
+    ('order', 'Order', '订单', 20),
+    ('logistics', 'Logistics', '物流', 30),
+    ('promotion', 'Promotion', '优惠活动', 40),
+    ('return_exchange', 'Return / exchange', '退换货', 50),
+    ('repair', 'Repair', '维修', 60),
+    ('complaint', 'Complaint', '投诉', 70),
+    ('billing', 'Billing', '账单', 80),
+    ('feedback', 'Feedback', '反馈', 90),
+    ('other', 'Other', '其他', 100);
+
 CREATE TABLE custom_fields (
     key      text PRIMARY KEY,
     label_en text NOT NULL,
@@ -99,6 +112,7 @@ CREATE TABLE tickets (
     order_number             text NOT NULL DEFAULT '',
     custom_fields            text NOT NULL DEFAULT '{}',
     merged_into              text REFERENCES tickets (id),
+    follow_up_of             text REFERENCES tickets (id),
     version                  integer NOT NULL DEFAULT 1,
     created_at               timestamp NOT NULL,
     updated_at               timestamp NOT NULL,
@@ -118,6 +132,7 @@ CREATE INDEX tickets_channel ON tickets (channel, id);
 CREATE INDEX tickets_priority ON tickets (priority, id);
 CREATE INDEX tickets_updated ON tickets (updated_at, id);
 CREATE INDEX tickets_order ON tickets (order_number) WHERE order_number <> '';
+CREATE INDEX tickets_follow_up ON tickets (follow_up_of) WHERE follow_up_of IS NOT NULL;
 
 CREATE TABLE ticket_tags (
     ticket_id text NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
@@ -151,6 +166,8 @@ CREATE TABLE attachments (
     content_type text NOT NULL,
     size         integer NOT NULL,
     sha256       text NOT NULL,
+    inline       boolean NOT NULL DEFAULT false,
+    content_id   text NOT NULL DEFAULT '',
     created_at   timestamp NOT NULL
 );
 CREATE INDEX attachments_message ON attachments (message_id);
