@@ -17,9 +17,9 @@ import (
 // locked-out email opens again Window after its fifth failure instead of
 // staying shut for as long as someone keeps guessing.
 const (
-	Window          = 15 * time.Minute
+	Window           = 15 * time.Minute
 	MaxEmailFailures = 5
-	MaxIPFailures   = 30
+	MaxIPFailures    = 30
 )
 
 // RetryError is the cause inside a RateLimited *kefu.Error; RetryAt is when
