@@ -178,6 +178,10 @@ func looksLikeBounce(m *Message) bool {
 // bounce's own sender or recipient nor a daemon, preferring one on a line
 // that carries an error code; the reason is that line.
 func mineBounce(m *Message) *Bounce {
+	// A report whose MIME structure broke still carries its fields.
+	if b := parseDSN([]byte(m.Text)); b != nil {
+		return b
+	}
 	own := map[string]bool{strings.ToLower(m.From.Address): true}
 	for _, a := range m.To {
 		own[strings.ToLower(a.Address)] = true

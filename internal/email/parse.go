@@ -283,7 +283,7 @@ func (p *parser) leaf(part *enmime.Part, alt *alternatives, root bool) {
 		for _, pr := range problems {
 			p.problem(fmt.Sprintf("part %s: %s", part.PartID, pr))
 		}
-		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.NewReplacer("\r\n", "\n", "\x00", "").Replace(s)
 		if isHTML {
 			p.htmls = append(p.htmls, s)
 		} else {
