@@ -26,7 +26,7 @@ type Bounce struct {
 
 var (
 	enhancedStatus = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
-	smtpCode       = regexp.MustCompile(`(?m)(?:^|[\s(:])([45][0-5]\d)(?:[\s\-]|$)`)
+	smtpCode       = regexp.MustCompile(`(?m)(?:^|[^\w.])([45][0-5]\d)(?:[\s\-]|$)`)
 	emailAddr      = regexp.MustCompile(`[A-Za-z0-9._%+\-=/!#$&'*?^{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
 	blankLine      = regexp.MustCompile(`\n[ \t]*\n`)
 	messageIDLine  = regexp.MustCompile(`(?im)^\s*Message-ID:\s*<([^>\s]+)>`)
