@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,6 +238,40 @@ func TestChangePassword(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"login", "password", "create"}, actions); diff != "" {
 			t.Errorf("audit actions (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestLoginRateLimitUnderBurst sends many wrong passwords at once: the
+// limit must hold even though every request starts before any has failed.
+func TestLoginRateLimitUnderBurst(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db)
+		const n = 20
+		var wg sync.WaitGroup
+		codes := make([]kefu.Code, n)
+		for i := range n {
+			wg.Go(func() {
+				_, err := f.auth.Login(context.Background(), "ada@example.com", "guess", "198.51.100.7")
+				codes[i] = kefu.ErrorCode(err)
+			})
+		}
+		wg.Wait()
+		verified := 0
+		for _, c := range codes {
+			switch c {
+			case kefu.Unauthorized:
+				verified++
+			case kefu.RateLimited:
+			default:
+				t.Errorf("unexpected outcome %q", c)
+			}
+		}
+		if verified < 1 || verified > auth.MaxEmailFailures {
+			t.Errorf("%d guesses were checked, want 1..%d", verified, auth.MaxEmailFailures)
+		}
+		if got := failures(t, db); got != verified {
+			t.Errorf("%d failure rows for %d wrong passwords", got, verified)
 		}
 	})
 }

@@ -46,6 +46,14 @@ var errWrongLogin = kefu.Errorf(kefu.Unauthorized, "wrong email or password")
 // failures for the email or ip are RateLimited, checked before the
 // password. A success is audited as action "login" on the staff member
 // and, when the stored hash was made with older parameters, rehashes it.
+//
+// Each attempt is written to login_failures before the limit is counted
+// and removed again if it turns out not to be a failure (success, refused
+// by the limit, or an internal error). So a burst of parallel guesses
+// cannot all pass the check before any failure is recorded: at most
+// MaxEmailFailures wrong passwords per email get verified in a window,
+// however many requests arrive at once. (Parallel attempts count against
+// each other, so a burst may refuse one more than strictly needed.)
 func (s *Service) Login(ctx context.Context, email, password, ip string) (kefu.Actor, error) {
 	email = team.NormalizeEmail(email)
 	if len(email) > 320 {
@@ -55,7 +63,20 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (kefu.A
 		ip = ip[:64]
 	}
 	now := s.now()
-	if err := s.checkRate(ctx, email, ip, now); err != nil {
+	attempt := kefu.NewID()
+	if _, err := s.DB.Write.ExecContext(ctx, `INSERT INTO login_failures (id, email, ip, at) VALUES ($1, $2, $3, $4)`,
+		attempt, email, ip, now); err != nil {
+		return kefu.Actor{}, errorf("record login attempt: %w", err)
+	}
+	failed := false
+	defer func() {
+		if !failed {
+			// Not a failure after all. A context already cancelled must
+			// not leave the row behind.
+			s.DB.Write.ExecContext(context.WithoutCancel(ctx), `DELETE FROM login_failures WHERE id = $1`, attempt)
+		}
+	}()
+	if err := s.checkRate(ctx, email, ip, now, attempt); err != nil {
 		return kefu.Actor{}, err
 	}
 	cred, err := s.Team.Credentials(ctx, email)
@@ -67,13 +88,12 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (kefu.A
 		return kefu.Actor{}, err
 	}
 	if !ok || cred.Disabled {
-		if err := s.recordFailure(ctx, email, ip, now); err != nil {
-			return kefu.Actor{}, err
-		}
+		failed = true
 		return kefu.Actor{}, errWrongLogin
 	}
 	actor, err := s.Team.ActorFor(ctx, cred.StaffID)
 	if kefu.IsCode(err, kefu.Unauthorized) { // disabled in between
+		failed = true
 		return kefu.Actor{}, errWrongLogin
 	}
 	if err != nil {
@@ -94,9 +114,10 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (kefu.A
 }
 
 // checkRate returns RateLimited when email or ip has too many failures in
-// the window. The limit-th newest failure inside the window is the one
-// whose expiry brings the count back under the limit.
-func (s *Service) checkRate(ctx context.Context, email, ip string, now time.Time) error {
+// the window, not counting the attempt being checked. The limit-th newest
+// failure inside the window is the one whose expiry brings the count back
+// under the limit.
+func (s *Service) checkRate(ctx context.Context, email, ip string, now time.Time, attempt string) error {
 	since := now.Add(-Window)
 	var retry time.Time
 	for _, c := range []struct {
@@ -107,8 +128,8 @@ func (s *Service) checkRate(ctx context.Context, email, ip string, now time.Time
 			continue
 		}
 		var at time.Time
-		err := s.DB.Read.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE `+c.col+` = $1 AND at > $2
-			ORDER BY at DESC LIMIT 1 OFFSET `+fmt.Sprint(c.limit-1), c.v, since).Scan(&at)
+		err := s.DB.Read.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE `+c.col+` = $1 AND at > $2 AND id <> $3
+			ORDER BY at DESC LIMIT 1 OFFSET `+fmt.Sprint(c.limit-1), c.v, since, attempt).Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -130,15 +151,6 @@ func (s *Service) checkRate(ctx context.Context, email, ip string, now time.Time
 		Message: fmt.Sprintf("too many failed sign-in attempts; try again in %d minutes (after %s)",
 			int(wait.Minutes()), retry.Format("15:04 MST")),
 		Err: &RetryError{RetryAt: retry}}
-}
-
-func (s *Service) recordFailure(ctx context.Context, email, ip string, now time.Time) error {
-	_, err := s.DB.Write.ExecContext(ctx, `INSERT INTO login_failures (id, email, ip, at) VALUES ($1, $2, $3, $4)`,
-		kefu.NewID(), email, ip, now)
-	if err != nil {
-		return errorf("record login failure: %w", err)
-	}
-	return nil
 }
 
 // PruneFailures deletes sign-in failures older than olderThan (never less

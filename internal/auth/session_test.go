@@ -58,6 +58,20 @@ func TestSessionStore(t *testing.T) {
 			t.Errorf("cleanup: %d %v", n, err)
 		}
 
+		// Sub-second expiries compare correctly on both engines.
+		sub := c.t.Add(500 * time.Millisecond)
+		if err := s.CommitCtx(ctx, "tok3", []byte("x"), sub); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(250 * time.Millisecond)
+		if _, found, _ := s.FindCtx(ctx, "tok3"); !found {
+			t.Error("session expiring in 250ms not found")
+		}
+		c.Advance(251 * time.Millisecond)
+		if _, found, _ := s.FindCtx(ctx, "tok3"); found {
+			t.Error("session expired 1ms ago found")
+		}
+
 		if err := s.Delete("tok1"); err != nil {
 			t.Fatal(err)
 		}
