@@ -402,7 +402,7 @@ func mustHaveHours(w Week) bool {
 // randomInstant is mostly inside the precomputed years, sometimes outside,
 // and sometimes exactly on a wall-clock quarter hour (a likely bound).
 func randomInstant(r *rand.Rand, loc *time.Location) time.Time {
-	t := time.Date(2012+r.IntN(22), time.Month(1+r.IntN(12)), 1+r.IntN(31), r.IntN(24), r.IntN(4)*15, 0, 0, loc)
+	t := time.Date(2008+r.IntN(26), time.Month(1+r.IntN(12)), 1+r.IntN(31), r.IntN(24), r.IntN(4)*15, 0, 0, loc)
 	switch r.IntN(3) {
 	case 0:
 		return t

@@ -94,6 +94,7 @@ func Parse(data []byte) (*Calendar, error) {
 	}
 	var s Spec
 	var fs kefu.Fields
+	undecodable := false
 	fields := map[string]any{
 		"name":      &s.Name,
 		"timezone":  &s.Timezone,
@@ -109,9 +110,17 @@ func Parse(data []byte) (*Calendar, error) {
 		}
 		if err := json.Unmarshal(raw[k], dst); err != nil {
 			fs.Add(k, "%s", shapes[k])
+			// What was decoded before the error is not what the admin
+			// wrote; do not report on it.
+			switch k {
+			case "weekly":
+				s.Weekly, undecodable = nil, true
+			case "overrides":
+				s.Overrides, undecodable = nil, true
+			}
 		}
 	}
-	return s.compile(fs)
+	return s.compile(fs, undecodable)
 }
 
 var shapes = map[string]string{
@@ -140,15 +149,17 @@ func loadZone(name string) (*time.Location, string) {
 }
 
 // New validates s and builds its calendar; see Parse for the errors.
-func New(s Spec) (*Calendar, error) { return s.compile(nil) }
+func New(s Spec) (*Calendar, error) { return s.compile(nil, false) }
 
-func (s Spec) compile(fs kefu.Fields) (*Calendar, error) {
+// compile validates s after the problems already in fs; hoursUnknown says
+// that some hours could not be decoded, so "no working hours" is not known.
+func (s Spec) compile(fs kefu.Fields, hoursUnknown bool) (*Calendar, error) {
 	loc, problem := loadZone(s.Timezone)
 	if loc == nil {
 		fs.Add("timezone", "%s", problem)
 	}
 
-	hoursOK := true
+	hoursOK := !hoursUnknown
 	var weekly [7][]Interval
 	for _, wd := range weekOrder {
 		k := weekdayKeys[wd]
