@@ -92,7 +92,7 @@ func (s *Service) CreateToken(ctx context.Context, staffID, name string, scopes 
 		return "", Token{}, kefu.Errorf(kefu.Unauthorized, "sign in to create API tokens")
 	case a.Kind == kefu.ActorCustomer:
 		return "", Token{}, kefu.Errorf(kefu.Forbidden, "customers cannot create API tokens")
-	case staffID != a.ID && !a.CanAdmin():
+	case staffID != a.ID && !isAdmin(a):
 		return "", Token{}, kefu.Errorf(kefu.Forbidden, "only admins may create API tokens for someone else")
 	}
 	owner, err := s.Team.ActorFor(ctx, staffID)
@@ -240,7 +240,7 @@ func (s *Service) ListTokens(ctx context.Context, staffID string) ([]Token, erro
 	if a.Kind != kefu.ActorStaff && a.Kind != kefu.ActorSystem {
 		return nil, kefu.Errorf(kefu.Unauthorized, "sign in to see API tokens")
 	}
-	if (staffID == "" || staffID != a.ID) && !a.CanAdmin() {
+	if (staffID == "" || staffID != a.ID) && !isAdmin(a) {
 		return nil, kefu.Errorf(kefu.Forbidden, "only admins may see other staff members' API tokens")
 	}
 	q, args := `SELECT `+tokenCols+` FROM api_tokens ORDER BY id DESC`, []any{}
@@ -287,7 +287,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 		if err != nil {
 			return err
 		}
-		if t.StaffID != a.ID && !a.CanAdmin() {
+		if t.StaffID != a.ID && !isAdmin(a) {
 			return notFound // others' tokens are not visible
 		}
 		if t.RevokedAt != nil {
@@ -306,6 +306,10 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	}
 	return t, nil
 }
+
+// isAdmin reports whether a may manage other staff members' tokens: an
+// admin, through a session or a token holding the admin scope.
+func isAdmin(a kefu.Actor) bool { return a.CanAdmin() && a.HasScope(ScopeAdmin) }
 
 func isUUID(s string) bool {
 	if len(s) != 36 {

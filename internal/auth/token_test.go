@@ -110,6 +110,12 @@ func TestTokenRevokeAndDisabledOwner(t *testing.T) {
 		wantCode(t, err, kefu.Forbidden)
 		_, err = f.auth.ListTokens(agentCtx, f.admin.ID)
 		wantCode(t, err, kefu.Forbidden)
+		// An admin signed in with a token lacking the admin scope is not an
+		// admin for other people's tokens.
+		narrowAdmin, _ := f.team.ActorFor(context.Background(), f.admin.ID)
+		narrowAdmin.Scopes, narrowAdmin.TokenID = []string{auth.ScopeTicketsRead}, "x"
+		_, err = f.auth.ListTokens(kefu.WithActor(context.Background(), narrowAdmin), f.agent.ID)
+		wantCode(t, err, kefu.Forbidden)
 		all, err := f.auth.ListTokens(adminCtx, "")
 		if err != nil || len(all) != 3 {
 			t.Errorf("admin lists %d tokens, %v", len(all), err)

@@ -41,8 +41,14 @@ func (s *Service) hash(password string) (string, error) {
 
 var errNotAdmin = kefu.Errorf(kefu.Forbidden, "only admins may manage staff and departments")
 
+// adminScope is auth.ScopeAdmin (team cannot import auth): an admin
+// acting through an API token also needs the token to hold it.
+const adminScope = "admin"
+
+func isAdmin(a kefu.Actor) bool { return a.CanAdmin() && a.HasScope(adminScope) }
+
 func requireAdmin(ctx context.Context) error {
-	if !kefu.ActorFrom(ctx).CanAdmin() {
+	if !isAdmin(kefu.ActorFrom(ctx)) {
 		return errNotAdmin
 	}
 	return nil
@@ -359,6 +365,9 @@ func (s *Service) ListStaff(ctx context.Context, f StaffFilter) ([]Staff, error)
 		where += fmt.Sprintf(" AND "+cond, len(args))
 	}
 	if f.Role != "" {
+		if !slices.Contains(kefu.Roles, f.Role) {
+			return nil, kefu.Fieldf("role", "must be one of %s", joinRoles())
+		}
 		add("s.role = $%d", string(f.Role))
 	}
 	if f.Department != "" {
@@ -571,7 +580,7 @@ func (s *Service) UpdateStaff(ctx context.Context, id string, p StaffPatch) (Sta
 // current password first). The audit entry never holds the hash.
 func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	a := kefu.ActorFrom(ctx)
-	if !a.CanAdmin() && !(a.Kind == kefu.ActorStaff && a.ID == id) {
+	if !isAdmin(a) && !(a.Kind == kefu.ActorStaff && a.ID == id) {
 		return kefu.Errorf(kefu.Forbidden, "only admins may set another staff member's password")
 	}
 	if msg := CheckPassword(password); msg != "" {

@@ -157,6 +157,9 @@ func TestPermissions(t *testing.T) {
 		other := must[team.Staff](t)(s.CreateStaff(asAdmin(), team.NewStaff{Email: "b@example.com", Name: "Bo", Role: kefu.RoleAgent}))
 		ctx := as(agent)
 		name := "Renamed"
+		adminToken := func(scopes ...string) context.Context {
+			return kefu.WithActor(context.Background(), kefu.Actor{Kind: kefu.ActorStaff, ID: "admin-x", Role: kefu.RoleAdmin, Scopes: scopes, TokenID: "t"})
+		}
 		for _, tc := range []struct {
 			name string
 			err  error
@@ -170,6 +173,9 @@ func TestPermissions(t *testing.T) {
 			{"update department", second(s.UpdateDepartment(ctx, "sales", team.DepartmentPatch{Name: &name})), kefu.Forbidden},
 			{"someone else's password", s.SetPassword(ctx, other.ID, "long enough password"), kefu.Forbidden},
 			{"own password", s.SetPassword(ctx, agent.ID, "long enough password"), ""},
+			{"admin token without the admin scope", second(s.CreateStaff(adminToken("tickets:read"), team.NewStaff{Email: "d@example.com", Name: "D", Role: kefu.RoleAgent})), kefu.Forbidden},
+			{"admin token with the admin scope", second(s.CreateStaff(adminToken("admin"), team.NewStaff{Email: "e@example.com", Name: "E", Role: kefu.RoleAgent})), ""},
+			{"list staff by unknown role", second(s.ListStaff(ctx, team.StaffFilter{Role: "boss"})), kefu.Invalid},
 			{"list staff", second(s.ListStaff(ctx, team.StaffFilter{})), ""},
 			{"list departments", second(s.ListDepartments(ctx)), ""},
 			{"anonymous list", second(s.ListStaff(context.Background(), team.StaffFilter{})), kefu.Unauthorized},
