@@ -267,8 +267,11 @@ func TestLoginRateLimitUnderBurst(t *testing.T) {
 				t.Errorf("unexpected outcome %q", c)
 			}
 		}
-		if verified < 1 || verified > auth.MaxEmailFailures {
-			t.Errorf("%d guesses were checked, want 1..%d", verified, auth.MaxEmailFailures)
+		// Attempts in flight count against each other, so a burst may be
+		// refused entirely; what matters is that no more than the limit
+		// ever reach the password check.
+		if verified > auth.MaxEmailFailures {
+			t.Errorf("%d guesses were checked, want at most %d", verified, auth.MaxEmailFailures)
 		}
 		if got := failures(t, db); got != verified {
 			t.Errorf("%d failure rows for %d wrong passwords", got, verified)
