@@ -182,7 +182,7 @@ func (p *parser) parse(b []byte) *Message {
 // trimEnvelope drops what comes before the header: the "From " line of an
 // mbox file, and blank lines some tools write first.
 func trimEnvelope(b []byte) []byte {
-	b = bytes.TrimLeft(b, "\r\n")
+	b = bytes.TrimLeft(b, " \t\r\n")
 	if bytes.HasPrefix(b, []byte("From ")) {
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			b = b[i+1:]
