@@ -610,3 +610,17 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAddOutsideTable measures a year after the precomputed range,
+// served from the cache of computed years.
+func BenchmarkAddOutsideTable(b *testing.B) {
+	c := nanbeiChao(b)
+	starts := benchStarts()
+	for i := range starts {
+		starts[i] = starts[i].AddDate(10, 0, 0)
+	}
+	for i := 0; b.Loop(); i++ {
+		c.Add(starts[i&4095], 30*time.Minute)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -198,16 +198,25 @@ type icsLine struct {
 func unfold(data []byte) []icsLine {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var out []icsLine
+	var cur strings.Builder
+	n := 0
+	flush := func() {
+		if strings.TrimSpace(cur.String()) != "" {
+			out = append(out, icsLine{n: n, text: cur.String()})
+		}
+		cur.Reset()
+	}
 	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSuffix(l, "\r")
-		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && len(out) > 0 {
-			out[len(out)-1].text += l[1:]
+		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && n > 0 {
+			cur.WriteString(l[1:])
 			continue
 		}
-		if strings.TrimSpace(l) != "" {
-			out = append(out, icsLine{n: i + 1, text: l})
-		}
+		flush()
+		cur.WriteString(l)
+		n = i + 1
 	}
+	flush()
 	return out
 }
 
