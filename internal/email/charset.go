@@ -22,11 +22,11 @@ type charset struct {
 }
 
 var (
-	csUTF8    = charset{name: "utf-8"}
-	csASCII   = charset{name: "us-ascii"}
-	csGB18030 = charset{name: "gb18030", enc: simplifiedchinese.GB18030}
-	csBig5    = charset{name: "big5", enc: traditionalchinese.Big5}
-	csLatin   = charset{name: "windows-1252", enc: charmap.Windows1252}
+	csUTF8     = charset{name: "utf-8"}
+	csASCII    = charset{name: "us-ascii"}
+	csGB18030  = charset{name: "gb18030", enc: simplifiedchinese.GB18030}
+	csBig5     = charset{name: "big5", enc: traditionalchinese.Big5}
+	csLatin    = charset{name: "windows-1252", enc: charmap.Windows1252}
 	csJIS      = charset{name: "iso-2022-jp", enc: japanese.ISO2022JP}
 	csShiftJIS = charset{name: "shift_jis", enc: japanese.ShiftJIS}
 	csEUCJP    = charset{name: "euc-jp", enc: japanese.EUCJP}

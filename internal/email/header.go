@@ -47,6 +47,17 @@ func (d *headerDecoder) eightBit(s string) string {
 	if isASCII([]byte(s)) || utf8.ValidString(s) {
 		return s
 	}
+	// A UTF-8 value cut short by a line-length limit ends mid-character.
+	for i := 1; i <= 3 && i < len(s); i++ {
+		if !utf8.FullRuneInString(s[len(s)-i:]) && utf8.ValidString(s[:len(s)-i]) {
+			d.problem("header text truncated in the middle of a UTF-8 character")
+			return s[:len(s)-i]
+		}
+	}
+	if good := goodUTF8([]byte(s)); good >= 3 && good >= badUTF8([]byte(s)) {
+		d.problem("header text is UTF-8 mixed with other bytes; those read as windows-1252")
+		return utf8OrLatin([]byte(s))
+	}
 	if d.hint != nil && !isSingleByteLatin(*d.hint) {
 		cs := *d.hint
 		if cs == csJIS {

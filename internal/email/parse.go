@@ -108,7 +108,7 @@ func (p *parser) problem(s string) {
 var mimeParser = enmime.NewParser(
 	// We decode transfer encodings and charsets ourselves: enmime's
 	// charset detection overrides declared charsets and cannot be told to
-	// prefer GB18030 or Big5, and its base64 errors drop whole parts.
+	// prefer GB18030 or Big5, and a base64 error makes it drop the part.
 	enmime.RawContent(true),
 	enmime.SkipMalformedParts(true),
 	enmime.MultipartWOBoundaryAsSinglePart(true),
@@ -195,12 +195,12 @@ func trimEnvelope(b []byte) []byte {
 // the header as far as it parses, and everything after it as text.
 func plainPart(b []byte) *enmime.Part {
 	part := enmime.NewPart("text/plain")
+	part.Content = b
 	br := bufio.NewReader(bytes.NewReader(b))
-	if h, err := enmime.ReadHeader(br, discard{}); err == nil {
+	if h, err := enmime.ReadHeader(br, discard{}); err == nil && len(h) > 0 {
 		part.Header = h
+		part.Content, _ = io.ReadAll(br)
 	}
-	rest, _ := io.ReadAll(br)
-	part.Content = rest
 	part.Charset = splitParams(part.Header.Get("Content-Type"))["charset"]
 	part.Header.Del("Content-Transfer-Encoding")
 	return part
@@ -256,6 +256,12 @@ func (p *parser) leaf(part *enmime.Part, alt *alternatives, root bool) {
 	ct := strings.ToLower(part.ContentType)
 	if ct == "" {
 		ct = "text/plain" // RFC 2045 §5.2
+	}
+	if strings.HasPrefix(ct, "multipart/") {
+		// A multipart without a boundary cannot be split; its content is
+		// still the message, so show it as text rather than hide it.
+		p.problem(fmt.Sprintf("part %s: %s without boundary; content shown as text", part.PartID, ct))
+		ct = "text/plain"
 	}
 	content, problems := decodeTransfer(part.Content, part.Header.Get("Content-Transfer-Encoding"))
 	part.Content = nil // let the raw copy go as soon as possible
