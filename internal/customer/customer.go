@@ -134,3 +134,6 @@ func CheckTag(t string) string {
 	}
 	return ""
 }
+
+// ETagVersion is the version an ETag of the customer names.
+func (c *Customer) ETagVersion() int { return c.Version }

@@ -509,9 +509,14 @@ func ensureAdminRemains(ctx context.Context, tx *sql.Tx, id, what string) error 
 	return nil
 }
 
-// UpdateStaff changes name, role, language or departments. Admins only.
+// UpdateStaff changes name, role, language or departments: admins may
+// change anyone; others only their own name and language.
 func (s *Service) UpdateStaff(ctx context.Context, id string, p StaffPatch) (Staff, error) {
-	if err := requireAdmin(ctx); err != nil {
+	// Anyone may change their own name and language; role and
+	// departments are for admins.
+	a := kefu.ActorFrom(ctx)
+	own := a.Kind == kefu.ActorStaff && a.ID == id && p.Role == nil && p.Departments == nil
+	if err := requireAdmin(ctx); err != nil && !own {
 		return Staff{}, err
 	}
 	var after Staff

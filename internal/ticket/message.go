@@ -97,7 +97,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 	if err := fs.Err(); err != nil {
 		return nil, nil, err
 	}
-	stored, err := s.putBlobs(ctx, "", m.Attachments)
+	stored, err := s.putBlobs(ctx, "", m.uploads())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -64,9 +65,30 @@ type NewMessage struct {
 	ExternalID       string      `json:"external_id,omitempty" doc:"The channel's id for the message, such as an email Message-ID; a message with a known external id is not stored twice"`
 	// Status, when set, changes the ticket's status together with the
 	// message (the composer's "reply and set pending").
-	Status      Status    `json:"status,omitempty"`
+	Status Status `json:"status,omitempty"`
+	// Files are attachments sent inline in JSON; Attachments stream
+	// (email, multipart uploads). Both are stored the same way.
+	Files       []File    `json:"attachments,omitempty"`
 	Attachments []Upload  `json:"-"`
 	At          time.Time `json:"-"` // when it was written, if not now (imports)
+}
+
+// File is an attachment carried in a JSON request.
+type File struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"`
+	Data        []byte `json:"data" doc:"The content, base64-encoded"`
+	Inline      bool   `json:"inline,omitempty"`
+	ContentID   string `json:"content_id,omitempty"`
+}
+
+// uploads returns every attachment of m as an Upload.
+func (m *NewMessage) uploads() []Upload {
+	out := slices.Clone(m.Attachments)
+	for _, f := range m.Files {
+		out = append(out, Upload{Filename: f.Filename, ContentType: f.ContentType, Inline: f.Inline, ContentID: f.ContentID, Content: bytes.NewReader(f.Data)})
+	}
+	return out
 }
 
 // Upload is an attachment arriving with a message.
@@ -154,6 +176,14 @@ func (s *Service) validateNew(ctx context.Context, q database.Querier, in *NewTi
 	if c.ID == "" && c.Email == "" && c.Phone == "" && c.WeChat == "" {
 		fs.Add("customer", "needs an id, email, phone or wechat")
 	}
+	for _, ident := range []struct{ kind, value string }{{customer.Email, c.Email}, {customer.Phone, c.Phone}, {customer.WeChat, c.WeChat}} {
+		if ident.value == "" {
+			continue
+		}
+		if _, msg := customer.Normalize(ident.kind, ident.value); msg != "" {
+			fs.Add("customer."+ident.kind, "%s", msg)
+		}
+	}
 	for _, t := range in.Tags {
 		if msg := customer.CheckTag(t); msg != "" {
 			fs.Add("tags", "%q %s", t, msg)
@@ -179,7 +209,8 @@ func (s *Service) checkMessage(fs *kefu.Fields, prefix string, m NewMessage) {
 	if m.Kind != FromCustomer && m.Kind != Reply && m.Kind != Note {
 		fs.Add(prefix+"kind", "must be customer, reply or note")
 	}
-	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) == "" && len(m.Attachments) == 0 {
+	ups := m.uploads()
+	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) == "" && len(ups) == 0 {
 		fs.Add(prefix+"text", "is required")
 	}
 	if len(m.Text) > l.MessageBytes || len(m.HTML) > l.MessageBytes {
@@ -188,10 +219,10 @@ func (s *Service) checkMessage(fs *kefu.Fields, prefix string, m NewMessage) {
 	if m.ProposesSolution && m.Kind != Reply {
 		fs.Add(prefix+"proposes_solution", "only a reply can propose a solution")
 	}
-	if len(m.Attachments) > l.Attachments {
+	if len(ups) > l.Attachments {
 		fs.Add(prefix+"attachments", "at most %d attachments per message", l.Attachments)
 	}
-	for i, a := range m.Attachments {
+	for i, a := range ups {
 		if strings.TrimSpace(a.Filename) == "" || len(a.Filename) > 255 || strings.ContainsAny(a.Filename, "/\\\x00") {
 			fs.Add(fmt.Sprintf("%sattachments[%d].filename", prefix, i), "must be a file name of 1 to 255 bytes without slashes")
 		}
@@ -274,7 +305,7 @@ func (s *Service) Create(ctx context.Context, in NewTicket) (*Ticket, error) {
 	if err := s.validateNew(ctx, s.DB.Read, &in); err != nil {
 		return nil, err
 	}
-	stored, err := s.putBlobs(ctx, "message.", in.Message.Attachments)
+	stored, err := s.putBlobs(ctx, "message.", in.Message.uploads())
 	if err != nil {
 		return nil, err
 	}

@@ -241,3 +241,6 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// ETagVersion is the version an ETag of the ticket names.
+func (t *Ticket) ETagVersion() int { return t.Version }

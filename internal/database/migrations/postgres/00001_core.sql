@@ -239,6 +239,7 @@ CREATE TABLE idempotency_keys (
     path         text NOT NULL,
     request_hash text NOT NULL,
     status       integer NOT NULL,
+    headers      text NOT NULL DEFAULT '{}',
     body         bytea NOT NULL,
     created_at   timestamptz NOT NULL,
     PRIMARY KEY (actor, key)

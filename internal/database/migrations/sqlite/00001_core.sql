@@ -242,6 +242,7 @@ CREATE TABLE idempotency_keys (
     path         text NOT NULL,
     request_hash text NOT NULL,
     status       integer NOT NULL,
+    headers      text NOT NULL DEFAULT '{}',
     body         blob NOT NULL,
     created_at   timestamp NOT NULL,
     PRIMARY KEY (actor, key)

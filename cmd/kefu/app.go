@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/kefu-desk/kefu/internal/api"
+	"github.com/kefu-desk/kefu/internal/auth"
+	"github.com/kefu-desk/kefu/internal/blob"
+	"github.com/kefu-desk/kefu/internal/customer"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/team"
+	"github.com/kefu-desk/kefu/internal/ticket"
+)
+
+// StoreConfig says where Kefu keeps its data.
+type StoreConfig struct {
+	DB      string `help:"SQLite file path or postgres:// URL." default:"kefu-data/kefu.db" env:"KEFU_DB" placeholder:"PATH|URL"`
+	DataDir string `help:"Directory for attachments and other files." default:"kefu-data" env:"KEFU_DATA_DIR" type:"path"`
+}
+
+// App is Kefu with every dependency wired: the one place that decides
+// which implementation each service gets.
+type App struct {
+	DB        *database.DB
+	Tickets   *ticket.Service
+	Customers *customer.Service
+	Team      *team.Service
+	Auth      *auth.Service
+	Sessions  *scs.SessionManager
+	sessions  *auth.SessionStore
+	API       *api.Server
+	Now       func() time.Time
+}
+
+// clock is the only reader of the wall clock; everything else is handed
+// it. Both engines keep microseconds, so that is what we hand out.
+func clock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// openApp opens the store, migrates it and builds the services.
+func openApp(ctx context.Context, cfg StoreConfig, secureCookies bool) (*App, error) {
+	db, err := database.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	version, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	slog.Info("database ready", "engine", db.Dialect.Name(), "location", db.URL, "schema", version)
+	a := &App{DB: db, Now: clock}
+	a.Customers = &customer.Service{DB: db, Now: clock}
+	a.Tickets = &ticket.Service{DB: db, Now: clock, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}, Customers: a.Customers}
+	a.Team = &team.Service{DB: db, Now: clock}
+	a.Auth = &auth.Service{DB: db, Team: a.Team, Now: clock}
+	a.Team.Hash = a.Auth.HashPassword
+	a.sessions = &auth.SessionStore{DB: db, Now: clock}
+	a.Sessions = api.NewSessions(a.sessions, secureCookies)
+	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: clock})
+	return a, nil
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", a.API.Handler()))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.DB.Write.PingContext(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.HandleFunc("GET /{$}", home)
+	// Browsers send Sec-Fetch-Site/Origin; a cross-site POST riding on
+	// the session cookie is refused. Token clients send neither and pass.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(api.CrossOriginDenied))
+	return recoverer(api.RemoteAddr(csrf.Handler(a.Sessions.LoadAndSave(mux))))
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.DB.Close() }
+
+// sweep runs housekeeping every interval until ctx ends. Each task is
+// idempotent, so several instances running it at once do no harm.
+func (a *App) sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.sessions.Cleanup(ctx); err != nil {
+			slog.Warn("session cleanup", "err", err)
+		} else if n > 0 {
+			slog.Debug("expired sessions removed", "n", n)
+		}
+		if _, err := a.Auth.PruneFailures(ctx, 30*24*time.Hour); err != nil {
+			slog.Warn("login failure cleanup", "err", err)
+		}
+		if _, err := a.DB.Write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, a.Now().Add(-48*time.Hour)); err != nil {
+			slog.Warn("idempotency key cleanup", "err", err)
+		}
+	}
+}
+
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				slog.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Kefu</title>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto">
+<h1>Kefu 客服</h1><p>Kefu is running.</p>
+<ul><li><a href="/api/v1/openapi.json">API description (OpenAPI 3.1)</a></li>
+<li><a href="/healthz">Health</a></li></ul></body></html>`)
+}

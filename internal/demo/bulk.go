@@ -1,0 +1,158 @@
+package demo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/ticket"
+)
+
+// bulkRows is rows per INSERT: under SQLite's and PostgreSQL's limits on
+// bound parameters with the widest table.
+const bulkRows = 400
+
+// Bulk adds n tickets, each with one customer message, and n/4 customers,
+// with multi-row INSERTs that bypass the services: it builds a store of a
+// million tickets for benchmarks in minutes. The tickets spread over the
+// two years before now, across every status, priority, channel, category
+// and department. progress, if set, is called after each batch.
+func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint64, progress func(done int)) error {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	depts, err := ids(ctx, db, `SELECT CAST(id AS text) FROM departments ORDER BY slug`)
+	if err != nil {
+		return err
+	}
+	staff, err := ids(ctx, db, `SELECT CAST(id AS text) FROM staff WHERE role IN ('agent', 'supervisor') ORDER BY email`)
+	if err != nil {
+		return err
+	}
+	var start int64
+	if err := db.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 10000) FROM counters WHERE name = 'ticket'`).Scan(&start); err != nil {
+		return err
+	}
+	nCust := max(1, n/4)
+	custIDs := make([]string, nCust)
+	span := 2 * 365 * 24 * time.Hour
+	first := now.Add(-span)
+	cats := []string{"consultation", "order", "logistics", "promotion", "return_exchange", "repair", "complaint", "billing", "feedback", "other"}
+	statuses := []ticket.Status{ticket.New, ticket.Open, ticket.PendingCustomer, ticket.PendingInternal, ticket.Solved, ticket.Closed}
+
+	for done := 0; done < nCust; {
+		k := min(bulkRows, nCust-done)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			cust := newBatch("customers (id, name, language, created_at, updated_at)", 5)
+			ident := newBatch("customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
+			for i := range k {
+				id := kefu.NewID()
+				custIDs[done+i] = id
+				at := first.Add(time.Duration(int64(done+i) * int64(span) / int64(nCust)))
+				name := pick(rng, surnames) + pick(rng, givenNames)
+				cust.add(id, name, "zh-CN", at, at)
+				email := fmt.Sprintf("bulk%d.%d@example.cn", seed, start+int64(done+i))
+				ident.add(kefu.NewID(), id, "email", email, email, at)
+			}
+			return execAll(ctx, tx, cust, ident)
+		})
+		if err != nil {
+			return fmt.Errorf("demo: bulk customers: %w", err)
+		}
+		done += k
+	}
+	for done := 0; done < n; {
+		k := min(bulkRows*5, n-done)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			for off := 0; off < k; off += bulkRows {
+				m := min(bulkRows, k-off)
+				tk := newBatch("tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
+				msg := newBatch("messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
+				for i := range m {
+					seq := done + off + i
+					id := kefu.NewID()
+					at := first.Add(time.Duration(int64(seq) * int64(span) / int64(n)))
+					sc := pick(rng, scenarios)
+					cust := custIDs[rng.IntN(nCust)]
+					channel := pick(rng, channelsByWeight)
+					status := statuses[weighted(rng, []int{1, 2, 1, 1, 3, 12})]
+					var assignee, dept any
+					if len(staff) > 0 && status != ticket.New {
+						assignee = pick(rng, staff)
+					}
+					if len(depts) > 0 {
+						dept = pick(rng, depts)
+					}
+					order := fmt.Sprintf("SO%d", 20000000+seq)
+					tk.add(id, start+int64(seq)+1, sc.subjectZh, cust, channel, pick(rng, cats),
+						string(ticket.Priorities[weighted(rng, []int{2, 6, 2, 1})]), string(status), assignee, dept, order, at, at)
+					msg.add(kefu.NewID(), id, "customer", channel, cust, strings.ReplaceAll(sc.bodyZh, "{order}", order), at)
+				}
+				if err := execAll(ctx, tx, tk, msg); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('ticket', $1)
+				ON CONFLICT (name) DO UPDATE SET value = $1`, start+int64(done+k))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("demo: bulk tickets: %w", err)
+		}
+		done += k
+		if progress != nil {
+			progress(done)
+		}
+	}
+	return nil
+}
+
+func ids(ctx context.Context, db *database.DB, q string) ([]string, error) {
+	rows, err := db.Read.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// batch collects rows for one multi-row INSERT.
+type batch struct {
+	into string
+	cols int
+	sb   strings.Builder
+	args []any
+}
+
+func newBatch(into string, cols int) *batch { return &batch{into: into, cols: cols} }
+
+func (b *batch) add(vals ...any) {
+	if len(b.args) > 0 {
+		b.sb.WriteString(", ")
+	}
+	b.sb.WriteString("(" + database.Placeholders(len(b.args)+1, len(vals)) + ")")
+	b.args = append(b.args, vals...)
+}
+
+func execAll(ctx context.Context, tx *sql.Tx, bs ...*batch) error {
+	for _, b := range bs {
+		if len(b.args) == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+b.into+" VALUES "+b.sb.String(), b.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
