@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -23,6 +24,7 @@ type charset struct {
 
 var (
 	csUTF8     = charset{name: "utf-8"}
+	csUTF7     = charset{name: "utf-7"} // decoded by decodeUTF7
 	csASCII    = charset{name: "us-ascii"}
 	csGB18030  = charset{name: "gb18030", enc: simplifiedchinese.GB18030}
 	csBig5     = charset{name: "big5", enc: traditionalchinese.Big5}
@@ -63,6 +65,8 @@ func lookupCharset(label string) (cs charset, ok bool) {
 		return charset{}, false
 	case "utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8":
 		return csUTF8, true
+	case "utf-7", "utf7", "unicode-1-1-utf-7", "x-unicode-2-0-utf-7", "csunicode11utf7":
+		return csUTF7, true
 	case "us-ascii", "ascii", "us_ascii", "ansi_x3.4-1968", "iso646-us", "646", "7bit", "8bit", "default":
 		return csASCII, true
 	}
@@ -103,6 +107,13 @@ func decodeText(b []byte, label string) (string, []string) {
 			problems = append(problems, fmt.Sprintf("undeclared 8-bit text decoded as %s (guessed)", guessed))
 		}
 		return s, problems
+	}
+	if cs == csUTF7 {
+		out, ok := decodeUTF7(b)
+		if !ok {
+			problems = append(problems, "malformed utf-7 text")
+		}
+		return out, problems
 	}
 	if cs == csUTF8 {
 		if utf8.Valid(b) {
@@ -316,4 +327,51 @@ func badUTF8(b []byte) int {
 		b = b[size:]
 	}
 	return n
+}
+
+// decodeUTF7 decodes RFC 2152 UTF-7 (old Exchange and Outlook still send
+// it): "+" starts modified base64 of UTF-16BE, ended by "-" or any
+// character outside the base64 alphabet. ok is false when some of it was
+// not valid.
+func decodeUTF7(b []byte) (string, bool) {
+	var sb strings.Builder
+	ok := true
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '+' {
+			if c >= 0x80 {
+				ok = false
+			}
+			sb.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isBase64Char(b[j]) {
+			j++
+		}
+		if j == i+1 {
+			if j < len(b) && b[j] == '-' {
+				j++ // "+-" is a literal plus
+			}
+			sb.WriteByte('+')
+			i = j - 1
+			continue
+		}
+		raw, good := decodeBase64Loose(string(b[i+1 : j]))
+		ok = ok && good
+		units := make([]uint16, 0, len(raw)/2)
+		for k := 0; k+1 < len(raw); k += 2 {
+			units = append(units, uint16(raw[k])<<8|uint16(raw[k+1]))
+		}
+		sb.WriteString(string(utf16.Decode(units)))
+		if j < len(b) && b[j] == '-' {
+			j++
+		}
+		i = j - 1
+	}
+	return sb.String(), ok
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
 }

@@ -11,8 +11,9 @@ import (
 
 // encodedWord matches an RFC 2047 encoded word. The charset may carry an
 // RFC 2231 language suffix (=?utf-8*zh?B?...?=). Encoded text is matched
-// loosely (anything but '?' and whitespace) so sloppy encoders still decode.
-var encodedWord = regexp.MustCompile(`=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=`)
+// loosely (anything but '?' and line breaks, so spaces too) because sloppy
+// encoders put raw spaces in Q words.
+var encodedWord = regexp.MustCompile(`=\?([^?\s]+)\?([bBqQ])\?([^?\r\n]*)\?=`)
 
 // word is one encoded word, decoded to bytes but not yet to characters.
 type word struct {

@@ -115,6 +115,7 @@ func TestDecodeHeader(t *testing.T) {
 		{"a\r\n\tb", "a b"},
 		{"=?iso-8859-1?Q?caf=E9?= =?utf-8?B?5L2g?=", "café你"},
 		{"=?bogus?B?YWJj?=", "abc"},
+		{"=?unicode-1-1-utf-7?Q?+ANw-bermittlung 1+-1?=", "Übermittlung 1+1"},
 	} {
 		if got := d.decodeHeader(tc.in); got != tc.want {
 			t.Errorf("decodeHeader(%q) = %q, want %q", tc.in, got, tc.want)
