@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -161,10 +162,10 @@ func newCalendar(name string, loc *time.Location, weekly [7][]Interval, override
 		include:   include,
 		statutory: map[Date]bool{},
 		lastYear:  tableTo,
-		others:    &chunkCache{m: map[int]*chunk{}},
+		others:    &chunkCache{},
 	}
-	for _, name := range include {
-		for d, off := range includes[name]() {
+	for _, inc := range include {
+		for d, off := range includes[inc]() {
 			if _, dup := c.statutory[d]; !dup || off {
 				// A date off in one included calendar is off.
 				c.statutory[d] = off
@@ -237,32 +238,31 @@ func (c *Calendar) closedYear(y int) bool {
 	return c.weeklyEmpty && !c.openYears[y]
 }
 
-// chunkCache keeps the years outside the precomputed range that were used
-// recently. It is small because such years are rare (far past or future).
+// chunkCache keeps years outside the precomputed range once computed. Reads
+// take no lock, because once the clock passes the table's last year every
+// request lands here. It is bounded, roughly: emptied when it grows past
+// chunkCacheSize, so odd inputs (instants centuries away) cannot grow it.
 type chunkCache struct {
-	mu sync.Mutex
-	m  map[int]*chunk
+	m sync.Map // int → *chunk
+	n atomic.Int32
 }
 
-const chunkCacheSize = 16
+const chunkCacheSize = 32
 
 func (c *Calendar) chunk(y int) *chunk {
 	if i := y - c.y0; i >= 0 && i < len(c.main) {
 		return c.main[i]
 	}
 	cc := c.others
-	cc.mu.Lock()
-	k := cc.m[y]
-	cc.mu.Unlock()
-	if k != nil {
-		return k
+	if k, ok := cc.m.Load(y); ok {
+		return k.(*chunk)
 	}
-	k = c.build(y)
-	cc.mu.Lock()
-	if len(cc.m) >= chunkCacheSize {
-		clear(cc.m)
+	// Two goroutines may build the same year; both results are equal.
+	k := c.build(y)
+	if cc.n.Add(1) > chunkCacheSize {
+		cc.m.Clear()
+		cc.n.Store(1)
 	}
-	cc.m[y] = k
-	cc.mu.Unlock()
+	cc.m.Store(y, k)
 	return k
 }
