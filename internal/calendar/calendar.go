@@ -212,7 +212,7 @@ func (c *Calendar) Name() string { return c.name }
 func (c *Calendar) Location() *time.Location { return c.loc }
 
 // Hours returns the open intervals of date d after overrides and included
-// calendars, as wall-clock times in the calendar's zone. Nil means closed.
+// calendars, as wall-clock times in the calendar's zone. Empty means closed.
 func (c *Calendar) Hours(d Date) []Interval {
 	return slices.Clone(c.hours(d, d.Weekday()))
 }
