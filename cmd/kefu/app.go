@@ -54,16 +54,21 @@ func openApp(ctx context.Context, cfg StoreConfig, secureCookies bool) (*App, er
 		return nil, err
 	}
 	slog.Info("database ready", "engine", db.Dialect.Name(), "location", db.URL, "schema", version)
-	a := &App{DB: db, Now: clock}
-	a.Customers = &customer.Service{DB: db, Now: clock}
-	a.Tickets = &ticket.Service{DB: db, Now: clock, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}, Customers: a.Customers}
-	a.Team = &team.Service{DB: db, Now: clock}
-	a.Auth = &auth.Service{DB: db, Team: a.Team, Now: clock}
+	return newApp(db, cfg.DataDir, secureCookies, clock, auth.DefaultParams), nil
+}
+
+// newApp builds the services on an open, migrated store.
+func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time.Time, cost auth.Params) *App {
+	a := &App{DB: db, Now: now}
+	a.Customers = &customer.Service{DB: db, Now: now}
+	a.Tickets = &ticket.Service{DB: db, Now: now, Blobs: blob.Dir{Root: filepath.Join(dataDir, "blobs")}, Customers: a.Customers}
+	a.Team = &team.Service{DB: db, Now: now}
+	a.Auth = &auth.Service{DB: db, Team: a.Team, Now: now, Params: cost}
 	a.Team.Hash = a.Auth.HashPassword
-	a.sessions = &auth.SessionStore{DB: db, Now: clock}
+	a.sessions = &auth.SessionStore{DB: db, Now: now}
 	a.Sessions = api.NewSessions(a.sessions, secureCookies)
-	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: clock})
-	return a, nil
+	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now})
+	return a
 }
 
 // Handler is the whole HTTP surface.

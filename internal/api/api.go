@@ -137,12 +137,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // op registers an operation. Every route names the scope it needs; the
 // wrapper refuses anonymous callers and tokens without that scope before
 // the handler runs, and turns the handler's errors into problems. Routes
-// with scope "" are public.
-func op[I, O any](s *Server, method, path, id, summary, scope string, h func(context.Context, *I) (*O, error)) {
+// with scope "" are public. status is the success status when not 200.
+func op[I, O any](s *Server, method, path, id, summary, scope string, h func(context.Context, *I) (*O, error), status ...int) {
 	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tagOf(path)}}
+	if len(status) > 0 {
+		o.DefaultStatus = status[0]
+	}
+	o.Errors = documentedErrors(method, path, scope)
 	if scope != "" {
 		o.Security = []map[string][]string{{"token": {scope}}, {"session": {}}}
-		o.Errors = []int{401, 403}
 	}
 	huma.Register(s.api, o, func(ctx context.Context, in *I) (*O, error) {
 		if scope != "" {
@@ -160,6 +163,28 @@ func op[I, O any](s *Server, method, path, id, summary, scope string, h func(con
 		}
 		return out, nil
 	})
+}
+
+// documentedErrors lists the problems an operation can answer with, so
+// clients see them in the document.
+func documentedErrors(method, path, scope string) []int {
+	errs := []int{http.StatusUnprocessableEntity, http.StatusInternalServerError}
+	if scope != "" {
+		errs = append(errs, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	if strings.Contains(path, "{") {
+		errs = append(errs, http.StatusNotFound)
+	}
+	if method != http.MethodGet {
+		errs = append(errs, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge)
+	}
+	if method == http.MethodPatch {
+		errs = append(errs, http.StatusPreconditionFailed)
+	}
+	if path == "/auth/login" {
+		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests)
+	}
+	return errs
 }
 
 // schemaName prefixes a domain type's name with its package when the

@@ -17,8 +17,8 @@ import (
 
 // Change is one field's value before and after.
 type Change struct {
-	Before any `json:"before"`
-	After  any `json:"after"`
+	Before any `json:"before,omitempty" doc:"Absent when the field had no value"`
+	After  any `json:"after,omitempty" doc:"Absent when the field was cleared"`
 }
 
 // Entry is one audited action.

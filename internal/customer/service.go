@@ -142,8 +142,8 @@ func uniq(tags []string) []string {
 	return slices.Compact(out)
 }
 
-const columns = `id, name, language, tier, birthday, note, blocked, blocked_reason,
-	COALESCE(CAST(merged_into AS text), ''), version, created_at, updated_at`
+const columns = `c.id, c.name, c.language, c.tier, c.birthday, c.note, c.blocked, c.blocked_reason,
+	COALESCE(CAST(c.merged_into AS text), ''), c.version, c.created_at, c.updated_at`
 
 func scan(row interface{ Scan(...any) error }) (*Customer, error) {
 	var c Customer
@@ -162,7 +162,7 @@ func (s *Service) get(ctx context.Context, q database.Querier, id string) (*Cust
 	if !kefu.ValidID(id) {
 		return nil, kefu.Errorf(kefu.NotFound, "no customer %s", id)
 	}
-	c, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM customers WHERE id = $1`, id))
+	c, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kefu.Errorf(kefu.NotFound, "no customer %s", id)
 	}
@@ -504,7 +504,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Customer, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+prefixed(columns)+` FROM customers c `+where+
+	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+columns+` FROM customers c `+where+
 		fmt.Sprintf(` ORDER BY c.id DESC LIMIT %d`, f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("customer: list: %w", err)
@@ -522,18 +522,4 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Customer, error) {
 		return nil, err
 	}
 	return out, s.loadDetails(ctx, s.DB.Read, out)
-}
-
-func prefixed(cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		if strings.HasPrefix(p, "COALESCE(CAST(") {
-			p = strings.Replace(p, "CAST(", "CAST(c.", 1)
-		} else {
-			p = "c." + p
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ", ")
 }
