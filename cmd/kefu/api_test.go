@@ -238,7 +238,9 @@ func TestAPIContract(t *testing.T) {
 		msg := bot.want(bot.do("POST", "/tickets/"+ticketID+"/messages", map[string]any{"kind": "reply", "text": "已为您登记换货。", "proposes_solution": true}), 201)
 		_ = msg
 		msgs := bot.want(bot.do("GET", "/tickets/"+ticketID+"/messages", nil), 200)
-		var thread struct{ Messages []struct{ Attachments []struct{ ID string } } }
+		var thread struct {
+			Messages []struct{ Attachments []struct{ ID string } }
+		}
 		msgs.json(t, &thread)
 		att := c.want(c.do("GET", "/attachments/"+thread.Messages[0].Attachments[0].ID, nil), 200)
 		if string(att.body) != "hello" {

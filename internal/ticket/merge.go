@@ -51,7 +51,7 @@ func (s *Service) Merge(ctx context.Context, targetID, sourceID string) (*Ticket
 		}
 		changes := map[string]audit.Change{"merged_from": {After: source.Key}}
 		audit.Diff(changes, "tags", target.Tags, nextTarget.Tags)
-		if err := s.save(ctx, tx, target, &nextTarget, changes, "merge"); err != nil {
+		if err := s.save(ctx, tx, target, &nextTarget, changes, "merge", ""); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, target.ID, fmt.Sprintf("%s was merged into this ticket", source.Key), s.Now()); err != nil {
@@ -61,7 +61,7 @@ func (s *Service) Merge(ctx context.Context, targetID, sourceID string) (*Ticket
 		nextSource.Status, nextSource.MergedInto = Closed, target.ID
 		changes = map[string]audit.Change{"merged_into": {After: target.Key}}
 		audit.Diff(changes, "status", string(source.Status), string(Closed))
-		if err := s.save(ctx, tx, source, &nextSource, changes, "merged_into"); err != nil {
+		if err := s.save(ctx, tx, source, &nextSource, changes, "merged_into", ""); err != nil {
 			return err
 		}
 		return s.event(ctx, tx, source.ID, fmt.Sprintf("merged into %s", target.Key), s.Now())

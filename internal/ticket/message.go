@@ -153,7 +153,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 		changes := map[string]audit.Change{}
 		audit.Diff(changes, "status", string(cur.Status), string(next.Status))
 		changes["message"] = audit.Change{After: map[string]any{"id": msgID, "kind": m.Kind, "attachments": len(stored)}}
-		return s.save(ctx, tx, cur, &next, changes, "message")
+		return s.save(ctx, tx, cur, &next, changes, "message", msgID)
 	})
 	if err != nil {
 		return nil, nil, err

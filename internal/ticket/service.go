@@ -25,6 +25,45 @@ type Service struct {
 	Blobs     blob.Store
 	Customers *customer.Service
 	Limits    Limits
+	// Hooks see every change inside the transaction that makes it.
+	Hooks []Hook
+}
+
+// Hook keeps state derived from tickets (SLA clocks, routing) in step
+// with them: it runs inside the transaction of each change, so an error
+// undoes the change and the two never disagree.
+type Hook interface {
+	TicketChanged(ctx context.Context, tx *sql.Tx, c Change) error
+}
+
+// Change is one change to a ticket as a hook sees it.
+type Change struct {
+	Before  *Ticket  // nil when the ticket was just created
+	After   *Ticket  // the ticket as stored now
+	Message *Message // the message added with this change, if any
+	At      time.Time
+}
+
+func (s *Service) runHooks(ctx context.Context, tx *sql.Tx, before *Ticket, afterID, messageID string, at time.Time) error {
+	if len(s.Hooks) == 0 {
+		return nil
+	}
+	after, err := s.get(kefu.WithActor(ctx, kefu.System), tx, afterID)
+	if err != nil {
+		return err
+	}
+	c := Change{Before: before, After: after, At: at}
+	if messageID != "" {
+		if c.Message, err = s.message(ctx, tx, messageID); err != nil {
+			return err
+		}
+	}
+	for _, h := range s.Hooks {
+		if err := h.TicketChanged(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CustomerRef names the customer of a new ticket: an existing id, or an
@@ -374,7 +413,8 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 	if m.At.IsZero() {
 		m.At = created
 	}
-	if _, err := s.insertMessage(ctx, tx, id, customerID, in.Channel, m, stored); err != nil {
+	msgID, err := s.insertMessage(ctx, tx, id, customerID, in.Channel, m, stored)
+	if err != nil {
 		return "", err
 	}
 	if m.Kind == Reply {
@@ -382,7 +422,7 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 			return "", err
 		}
 	}
-	return id, nil
+	return id, s.runHooks(ctx, tx, nil, id, msgID, m.At)
 }
 
 func (s *Service) resolveCustomer(ctx context.Context, tx *sql.Tx, c CustomerRef) (string, error) {
@@ -625,12 +665,12 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, cur *Ticket, p Patch) e
 	if len(changes) == 0 {
 		return nil
 	}
-	return s.save(ctx, tx, cur, &next, changes, "update")
+	return s.save(ctx, tx, cur, &next, changes, "update", "")
 }
 
 // save writes next over cur, bumps the version, records the audit entry
 // and a thread event for the changes a reader of the thread cares about.
-func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, changes map[string]audit.Change, action string) error {
+func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, changes map[string]audit.Change, action, messageID string) error {
 	now := s.Now()
 	solvedAt, closedAt := cur.SolvedAt, cur.ClosedAt
 	if next.Status != cur.Status {
@@ -665,9 +705,11 @@ func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, chang
 		return err
 	}
 	if text := eventText(changes); text != "" {
-		return s.event(ctx, tx, cur.ID, text, now)
+		if err := s.event(ctx, tx, cur.ID, text, now); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.runHooks(ctx, tx, cur, cur.ID, messageID, now)
 }
 
 // eventText describes the changes worth a line in the thread.
