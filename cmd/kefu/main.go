@@ -27,6 +27,8 @@ type CLI struct {
 	Demo    DemoCmd    `cmd:"" help:"Serve Kefu on SQLite with demo data: the quickest way to try it."`
 	Migrate MigrateCmd `cmd:"" help:"Bring the database schema up to date."`
 	User    UserCmd    `cmd:"" help:"Manage staff accounts."`
+	Mail    MailCmd    `cmd:"" help:"Email tools."`
+	Backup  BackupCmd  `cmd:"" help:"Write a consistent backup of the database while Kefu runs."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
