@@ -33,6 +33,13 @@ func tomlLoader(r io.Reader) (kong.Resolver, error) {
 	}
 	walk("", values)
 	return kong.ResolverFunc(func(kctx *kong.Context, parent *kong.Path, flag *kong.Flag) (any, error) {
+		// The environment wins over the file; kong would consult the
+		// file first.
+		for _, env := range flag.Envs {
+			if _, set := os.LookupEnv(env); set {
+				return nil, nil
+			}
+		}
 		if cmd := kctx.Selected(); cmd != nil {
 			if v, ok := flat[cmd.Name+"."+flag.Name]; ok {
 				return v, nil

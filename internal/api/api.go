@@ -65,6 +65,7 @@ func New(d Deps) *Server {
 	}
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	s.api = humachi.New(r, cfg)
+	s.api.UseMiddleware(s.authorize)
 	s.routes()
 	s.handler = r
 	return s
@@ -146,23 +147,35 @@ func op[I, O any](s *Server, method, path, id, summary, scope string, h func(con
 	o.Errors = documentedErrors(method, path, scope)
 	if scope != "" {
 		o.Security = []map[string][]string{{"token": {scope}}, {"session": {}}}
+		o.Metadata = map[string]any{"scope": scope}
 	}
 	huma.Register(s.api, o, func(ctx context.Context, in *I) (*O, error) {
-		if scope != "" {
-			a := kefu.ActorFrom(ctx)
-			if a.Kind == "" {
-				return nil, &Problem{Status: 401, Title: "Unauthorized", Code: string(kefu.Unauthorized), Detail: "sign in or send an API token"}
-			}
-			if !a.HasScope(scope) {
-				return nil, &Problem{Status: 403, Title: "Forbidden", Code: string(kefu.Forbidden), Detail: "this token lacks the scope " + scope}
-			}
-		}
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, problem(ctx, err)
 		}
 		return out, nil
 	})
+}
+
+// authorize refuses anonymous callers and tokens without the operation's
+// scope before the request body is even read, so nobody learns anything
+// about an operation they may not call.
+func (s *Server) authorize(hc huma.Context, next func(huma.Context)) {
+	scope, _ := hc.Operation().Metadata["scope"].(string)
+	if scope == "" {
+		next(hc)
+		return
+	}
+	a := kefu.ActorFrom(hc.Context())
+	switch {
+	case a.Kind == "":
+		huma.WriteErr(s.api, hc, http.StatusUnauthorized, "sign in or send an API token")
+	case !a.HasScope(scope):
+		huma.WriteErr(s.api, hc, http.StatusForbidden, "this token lacks the scope "+scope)
+	default:
+		next(hc)
+	}
 }
 
 // documentedErrors lists the problems an operation can answer with, so
