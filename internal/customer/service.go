@@ -181,11 +181,12 @@ func (s *Service) loadDetails(ctx context.Context, q database.Querier, cs []*Cus
 		return nil
 	}
 	byID := make(map[string]*Customer, len(cs))
+	ids := make([]string, len(cs))
 	args := make([]any, len(cs))
 	for i, c := range cs {
 		byID[c.ID] = c
 		c.Tags, c.Identities = []string{}, []Identity{}
-		args[i] = c.ID
+		ids[i], args[i] = c.ID, c.ID
 	}
 	in := database.Placeholders(1, len(cs))
 	rows, err := q.QueryContext(ctx, `SELECT customer_id, id, kind, value, failing FROM customer_identities
@@ -205,19 +206,14 @@ func (s *Service) loadDetails(ctx context.Context, q database.Querier, cs []*Cus
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT customer_id, tag FROM customer_tags WHERE customer_id IN (`+in+`) ORDER BY tag`, args...)
+	tags, err := database.GroupStrings(ctx, q, `SELECT customer_id, tag FROM customer_tags WHERE customer_id IN (%s) ORDER BY tag`, ids)
 	if err != nil {
 		return fmt.Errorf("customer: tags: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var cid, tag string
-		if err := rows.Scan(&cid, &tag); err != nil {
-			return err
-		}
-		byID[cid].Tags = append(byID[cid].Tags, tag)
+	for id, t := range tags {
+		byID[id].Tags = t
 	}
-	return rows.Err()
+	return nil
 }
 
 // FindByIdentity returns the customer holding an identity, following

@@ -66,28 +66,6 @@ func requireReader(ctx context.Context) error {
 	}
 }
 
-// isUUID reports whether s looks like a UUID, so a slug or a typo never
-// reaches a uuid column on PostgreSQL (where it would be an error, not
-// "no rows").
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // ---- departments ----
 
 const departmentCols = `id, slug, name, name_zh, description, created_at`
@@ -126,7 +104,7 @@ func (s *Service) ListDepartments(ctx context.Context) ([]Department, error) {
 
 func getDepartment(ctx context.Context, q database.Querier, ref string) (Department, error) {
 	col := "slug"
-	if isUUID(ref) {
+	if kefu.ValidID(ref) {
 		col = "id"
 	}
 	d, err := scanDepartment(q.QueryRowContext(ctx, `SELECT `+departmentCols+` FROM departments WHERE `+col+` = $1`, ref))
@@ -321,7 +299,7 @@ func fillDepartments(ctx context.Context, q database.Querier, list []Staff) erro
 }
 
 func getStaff(ctx context.Context, q database.Querier, col, v string) (Staff, error) {
-	if col == "id" && !isUUID(v) {
+	if col == "id" && !kefu.ValidID(v) {
 		return Staff{}, kefu.Errorf(kefu.NotFound, "no staff member %q", v)
 	}
 	st, err := scanStaff(q.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE `+col+` = $1`, v))
@@ -591,7 +569,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	if msg := CheckPassword(password); msg != "" {
 		return kefu.Fieldf("password", "%s", msg)
 	}
-	if !isUUID(id) {
+	if !kefu.ValidID(id) {
 		return kefu.Errorf(kefu.NotFound, "no staff member %q", id)
 	}
 	hash, err := s.hash(password)

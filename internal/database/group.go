@@ -1,0 +1,34 @@
+package database
+
+import (
+	"context"
+	"fmt"
+)
+
+// GroupStrings runs a query selecting (key, value) pairs for the given
+// keys and groups the values by key, in the query's order. query must
+// contain one %s where the IN list of placeholders goes. It loads a
+// one-to-many detail (tags, say) for a whole page in one round trip.
+func GroupStrings(ctx context.Context, q Querier, query string, keys []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(query, Placeholders(1, len(keys))), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], v)
+	}
+	return out, rows.Err()
+}
