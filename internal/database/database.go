@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -39,6 +40,17 @@ type DB struct {
 	// URL is the location the store was opened from, with any password
 	// removed, for logs.
 	URL string
+
+	afterCommit sync.Map // *sql.Tx → *[]func()
+}
+
+// AfterCommit runs fn once tx has committed, and never if it rolls back:
+// the place to publish events about a change, so nobody hears of a change
+// that did not happen. tx must come from InTx.
+func (db *DB) AfterCommit(tx *sql.Tx, fn func()) {
+	v, _ := db.afterCommit.LoadOrStore(tx, &[]func(){})
+	fns := v.(*[]func())
+	*fns = append(*fns, fn)
 }
 
 // Open opens a store from a SQLite file path (or "sqlite:PATH") or a
@@ -124,12 +136,19 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("database: begin: %w", err)
 	}
 	defer func() {
+		v, _ := db.afterCommit.LoadAndDelete(tx)
 		if p := recover(); p != nil {
 			tx.Rollback()
 			panic(p)
 		}
 		if err != nil {
 			tx.Rollback()
+			return
+		}
+		if v != nil {
+			for _, f := range *v.(*[]func()) {
+				f()
+			}
 		}
 	}()
 	if err = fn(tx); err != nil {

@@ -2,6 +2,8 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,4 +91,27 @@ func TestCounterUpsertIsSequential(t *testing.T) {
 			t.Fatal(diff)
 		}
 	})
+}
+
+func TestAfterCommit(t *testing.T) {
+	db := databasetest.Open(t, "sqlite")
+	ctx := context.Background()
+	var ran []string
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		db.AfterCommit(tx, func() { ran = append(ran, "committed") })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		db.AfterCommit(tx, func() { ran = append(ran, "rolled back") })
+		return errors.New("no")
+	})
+	if err == nil {
+		t.Fatal("want the error back")
+	}
+	if !cmp.Equal(ran, []string{"committed"}) {
+		t.Fatalf("ran %v", ran)
+	}
 }
