@@ -1,0 +1,274 @@
+package sla
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/ticket"
+)
+
+// TicketChanged keeps the ticket's clocks in step with the change; it runs
+// inside the change's transaction (ticket.Hook), so an error undoes the
+// change. That is also how solving below the progress-update minimum is
+// refused.
+func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
+	if f, ok := ctx.Value(firingKey{}).(*firing); ok && f.ticketID == c.After.ID && !f.done {
+		if err := s.record(ctx, tx, f, c.After); err != nil {
+			return err
+		}
+	}
+	return s.evaluate(ctx, tx, c, false)
+}
+
+// cycleZero are the targets that run once per ticket, from its arrival.
+var cycleZero = []TargetKind{FirstResponse, Solution, Resolution}
+
+func ends(st ticket.Status) bool { return st == ticket.Solved || st == ticket.Closed }
+
+// evaluate selects the ticket's policy and moves its clocks for change c.
+// force recomputes every open clock from its start (policy or calendar
+// edits); so do a new policy and a priority change.
+func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool) error {
+	t, now := c.After, c.At.UTC()
+	st, err := loadTicketState(ctx, tx, t.ID)
+	if err != nil {
+		return err
+	}
+	policies, err := listPolicies(ctx, tx)
+	if err != nil {
+		return err
+	}
+	var tier string
+	if err := tx.QueryRowContext(ctx, `SELECT tier FROM customers WHERE id = $1`, t.CustomerID).Scan(&tier); err != nil {
+		return fmt.Errorf("sla: customer tier: %w", err)
+	}
+	pol := Select(policies, Subject{Ticket: t, Tier: tier})
+	polID := ""
+	if pol != nil {
+		polID = pol.ID
+	}
+	if err := s.checkSolve(ctx, tx, c, pol, st); err != nil {
+		return err
+	}
+	clocks, err := loadClocks(ctx, tx, t.ID)
+	if err != nil {
+		return err
+	}
+	rebuild := force || c.Before == nil || !st.exists || st.PolicyID != polID || c.Before.Priority != t.Priority
+	touched := map[*Clock]bool{}
+	for _, k := range clocks {
+		if k.Open() {
+			touched[k] = true
+		}
+	}
+	if rebuild && pol != nil {
+		for _, kind := range cycleZero {
+			if _, ok := pol.Target(kind); !ok {
+				continue
+			}
+			k := find(clocks, kind, 0)
+			if k == nil {
+				k = &Clock{TicketID: t.ID, Target: kind, StartedAt: t.CreatedAt.UTC()}
+				clocks = append(clocks, k)
+			} else if k.CancelledAt == nil {
+				continue
+			}
+			// A clock new to the ticket (or revived) counts from its
+			// arrival, with what already happened applied.
+			k.CancelledAt = nil
+			if err := s.facts(ctx, tx, t, k); err != nil {
+				return err
+			}
+			touched[k] = true
+		}
+	}
+	if pol != nil && c.Before != nil && c.Message != nil {
+		clocks = s.onMessage(t, pol, clocks, c.Message, touched)
+	}
+	for k := range touched {
+		tg, ok := Target{}, false
+		if pol != nil {
+			tg, ok = pol.Target(k.Target)
+		}
+		if !ok {
+			k.cancel(now)
+			k.NextAt = nil
+			continue
+		}
+		k.PolicyID, k.CalendarID = pol.ID, pol.CalendarID
+		switch {
+		case !k.Open():
+		case ends(t.Status) && (k.Target == Resolution || k.Target == Solution):
+			k.meet(now)
+		case ends(t.Status):
+			// Nothing is left to answer on a solved ticket.
+			k.cancel(now)
+		case pol.Pauses(t.Status):
+			k.pause(now)
+		default:
+			k.resume(now)
+		}
+		m, err := s.meter(ctx, tx, pol, tg)
+		if err != nil {
+			return err
+		}
+		k.compute(tg, m, now)
+	}
+	for _, k := range clocks {
+		if touched[k] {
+			if err := saveClock(ctx, tx, k, now); err != nil {
+				return err
+			}
+		}
+	}
+	if !st.exists || st.PolicyID != polID {
+		st.PolicyID = polID
+		return saveTicketState(ctx, tx, t.ID, st, now)
+	}
+	return nil
+}
+
+// onMessage meets clocks on a public reply and starts a next-reply cycle
+// on a customer message that is not waiting for a first response.
+func (s *Service) onMessage(t *ticket.Ticket, pol *Policy, clocks []*Clock, m *ticket.Message, touched map[*Clock]bool) []*Clock {
+	at := m.CreatedAt.UTC()
+	switch m.Kind {
+	case ticket.Reply:
+		for _, k := range clocks {
+			if k.Open() && (k.Target == FirstResponse || k.Target == NextReply || (k.Target == Solution && m.ProposesSolution)) {
+				k.meet(at)
+				touched[k] = true
+			}
+		}
+	case ticket.FromCustomer:
+		if _, ok := pol.Target(NextReply); !ok || ends(t.Status) {
+			return clocks
+		}
+		cycle := 0
+		for _, k := range clocks {
+			if k.Open() && (k.Target == NextReply || k.Target == FirstResponse) {
+				return clocks // an answer is already owed
+			}
+			if k.Target == NextReply {
+				cycle = max(cycle, k.Cycle)
+			}
+		}
+		k := &Clock{TicketID: t.ID, Target: NextReply, Cycle: cycle + 1, StartedAt: at}
+		touched[k] = true
+		clocks = append(clocks, k)
+	}
+	return clocks
+}
+
+// facts meets a clock that starts late by what the ticket already shows.
+func (s *Service) facts(ctx context.Context, q database.Querier, t *ticket.Ticket, k *Clock) error {
+	k.MetAt = nil
+	switch k.Target {
+	case FirstResponse:
+		k.MetAt = t.FirstReplyAt
+	case Resolution:
+		k.MetAt = t.SolvedAt
+	case Solution:
+		var at sql.NullTime
+		err := q.QueryRowContext(ctx, `SELECT min(created_at) FROM messages WHERE ticket_id = $1 AND kind = 'reply' AND proposes_solution`, t.ID).Scan(&at)
+		if err != nil {
+			return fmt.Errorf("sla: solution: %w", err)
+		}
+		k.MetAt = timePtr(at)
+	}
+	return nil
+}
+
+func find(clocks []*Clock, kind TargetKind, cycle int) *Clock {
+	i := slices.IndexFunc(clocks, func(k *Clock) bool { return k.Target == kind && k.Cycle == cycle })
+	if i < 0 {
+		return nil
+	}
+	return clocks[i]
+}
+
+// meter returns what target tg counts in.
+func (s *Service) meter(ctx context.Context, q database.Querier, pol *Policy, tg Target) (Meter, error) {
+	if tg.Unit == Elapsed {
+		return realTime{}, nil
+	}
+	return s.Calendars.Compiled(ctx, q, pol.CalendarID)
+}
+
+// checkSolve refuses to solve or close a ticket with fewer public replies
+// than the policy's minimum, unless a supervisor waived it.
+func (s *Service) checkSolve(ctx context.Context, tx *sql.Tx, c ticket.Change, pol *Policy, st ticketState) error {
+	t := c.After
+	if pol == nil || pol.MinProgressUpdates == 0 || !ends(t.Status) || t.MergedInto != "" || st.WaivedAt != nil {
+		return nil
+	}
+	if c.Before != nil && ends(c.Before.Status) {
+		return nil
+	}
+	n, err := countReplies(ctx, tx, t.ID)
+	if err != nil {
+		return err
+	}
+	if n >= pol.MinProgressUpdates {
+		return nil
+	}
+	return kefu.Fieldf("status", "SLA policy %q needs at least %d progress updates (public replies: the solution, progress, a satisfaction check) before %s is %s; %d sent. A supervisor can waive this for the ticket with a reason",
+		pol.Name, pol.MinProgressUpdates, t.Key, t.Status, n)
+}
+
+func countReplies(ctx context.Context, q database.Querier, ticketID string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE ticket_id = $1 AND kind = 'reply'`, ticketID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sla: progress updates: %w", err)
+	}
+	return n, nil
+}
+
+// Waive lets ticketID be solved with fewer progress updates than its
+// policy asks. Only supervisors and administrators may, with a reason
+// that goes into the audit trail.
+func (s *Service) Waive(ctx context.Context, ticketID, reason string) error {
+	a := audit.ActorOf(ctx)
+	if a.Kind != kefu.ActorSystem && a.Role != kefu.RoleSupervisor && a.Role != kefu.RoleAdmin {
+		return kefu.Errorf(kefu.Forbidden, "only a supervisor or administrator may waive progress updates")
+	}
+	if a.Scopes != nil && !a.HasScope("tickets:write") {
+		return kefu.Errorf(kefu.Forbidden, "this token lacks the scope tickets:write")
+	}
+	if len(reason) < 3 || len(reason) > 1000 {
+		return kefu.Fieldf("reason", "is required, 3 to 1000 bytes")
+	}
+	t, err := s.Tickets.Get(ctx, ticketID)
+	if err != nil {
+		return err
+	}
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		st, err := loadTicketState(ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		st.WaiverReason, st.WaivedBy, st.WaivedAt = reason, a.Name, &now
+		if err := saveTicketState(ctx, tx, t.ID, st, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, now, audit.Entry{Action: "sla.waive_progress_updates", Entity: "ticket", EntityID: t.ID,
+			TicketID: t.ID, CustomerID: t.CustomerID, Changes: map[string]audit.Change{"reason": {After: reason}}})
+	})
+}
+
+var errAlreadyFired = errors.New("sla: already fired")
+
+// evaluateAt is for callers outside a ticket change (agreements): it
+// recomputes the ticket's open clocks as of now.
+func (s *Service) evaluateAt(ctx context.Context, tx *sql.Tx, t *ticket.Ticket, now time.Time) error {
+	return s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, false)
+}

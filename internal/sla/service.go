@@ -1,0 +1,180 @@
+package sla
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/ticket"
+)
+
+// Enqueuer writes a job to the outbox in the caller's transaction; key
+// deduplicates (the same kind and key are not enqueued twice while
+// pending). The composition root adapts the job queue to it.
+type Enqueuer func(ctx context.Context, q database.Querier, kind, key string, payload []byte, runAt time.Time) error
+
+// EmailKind is the job kind of an email notice to a staff member; the
+// email channel handles it.
+const EmailKind = "email.notify"
+
+// Service runs SLA policies and clocks. Register it as a ticket hook and a
+// calendar hook, and run Sweep (or Run) on one instance of the cluster.
+type Service struct {
+	DB        *database.DB
+	Now       func() time.Time
+	Calendars *calendar.Service
+	// Tickets applies escalation actions that change a ticket (priority,
+	// assignee, tags), so they are audited and seen by every hook.
+	Tickets *ticket.Service
+	// Enqueue sends email notices through the job queue; nil sends none.
+	Enqueue Enqueuer
+}
+
+func requireAdmin(ctx context.Context) error {
+	a := audit.ActorOf(ctx)
+	if !a.CanAdmin() || !a.HasScope("admin") {
+		return kefu.Errorf(kefu.Forbidden, "only administrators may change SLA policies")
+	}
+	return nil
+}
+
+// Policies returns every policy in match order.
+func (s *Service) Policies(ctx context.Context) ([]Policy, error) {
+	return listPolicies(ctx, s.DB.Read)
+}
+
+// Policy returns one policy.
+func (s *Service) Policy(ctx context.Context, id string) (*Policy, error) {
+	return getPolicy(ctx, s.DB.Read, id)
+}
+
+// CreatePolicy stores a new policy and applies it to the open tickets it
+// now governs.
+func (s *Service) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	p.ID, p.Version, p.CreatedAt, p.UpdatedAt = kefu.NewID(), 1, now, now
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkPolicy(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := savePolicy(ctx, tx, &p, true); err != nil {
+			return s.nameConflict(err)
+		}
+		if err := audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "sla_policy", EntityID: p.ID,
+			Changes: map[string]audit.Change{"policy": {After: p}}}); err != nil {
+			return err
+		}
+		return s.reapply(ctx, tx, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// UpdatePolicy replaces policy id if it is still at version (0 skips the
+// check) and recomputes the open clocks of the tickets it governs or may
+// now govern. A rejected policy changes nothing.
+func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Policy) (*Policy, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var out *Policy
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		cur, err := getPolicy(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && cur.Version != version {
+			return &kefu.Error{Code: kefu.Stale, Message: fmt.Sprintf("policy changed since version %d; it is now version %d", version, cur.Version), Current: cur}
+		}
+		p.ID, p.Version, p.CreatedAt, p.UpdatedAt = cur.ID, cur.Version+1, cur.CreatedAt, s.Now()
+		if err := s.checkPolicy(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := savePolicy(ctx, tx, &p, false); err != nil {
+			return s.nameConflict(err)
+		}
+		changes := map[string]audit.Change{}
+		audit.Diff(changes, "policy", *cur, p)
+		if err := audit.Record(ctx, tx, p.UpdatedAt, audit.Entry{Action: "update", Entity: "sla_policy", EntityID: id, Changes: changes}); err != nil {
+			return err
+		}
+		out = &p
+		return s.reapply(ctx, tx, "")
+	})
+	return out, err
+}
+
+func (s *Service) nameConflict(err error) error {
+	if s.DB.Dialect.IsUniqueViolation(err) {
+		return &kefu.Error{Code: kefu.Conflict, Message: "policy name taken",
+			Fields: []kefu.FieldError{{Field: "name", Message: "another SLA policy has this name"}}}
+	}
+	return fmt.Errorf("sla: save policy: %w", err)
+}
+
+func (s *Service) checkPolicy(ctx context.Context, q database.Querier, p *Policy) error {
+	p.Definition.normalize()
+	return p.validate(func(kind, id string) bool {
+		table := map[string]string{"calendar": "calendars", "department": "departments", "staff": "staff"}[kind]
+		var n int
+		err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE id = $1`, id).Scan(&n)
+		return err == nil && n > 0
+	})
+}
+
+// CalendarChanged recomputes the open clocks counted in calendar id; the
+// calendar service calls it inside the transaction of the edit.
+func (s *Service) CalendarChanged(ctx context.Context, tx *sql.Tx, id string) error {
+	return s.reapply(ctx, tx, id)
+}
+
+// reapply re-evaluates open tickets after a policy or calendar change:
+// the tickets with open clocks in calendarID, or every open ticket when
+// calendarID is "" (a policy may now match tickets it did not).
+func (s *Service) reapply(ctx context.Context, tx *sql.Tx, calendarID string) error {
+	q := `SELECT CAST(id AS text) FROM tickets WHERE status NOT IN ('solved', 'closed') AND merged_into IS NULL ORDER BY id`
+	args := []any{}
+	if calendarID != "" {
+		q = `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks WHERE calendar_id = $1 AND met_at IS NULL AND cancelled_at IS NULL`
+		args = append(args, calendarID)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sla: reapply: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sys := kefu.WithActor(ctx, kefu.System)
+	now := s.Now()
+	for _, id := range ids {
+		t, err := s.Tickets.Get(sys, id)
+		if err != nil {
+			return err
+		}
+		if err := s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package sla
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/database"
+)
+
+const policyColumns = `CAST(id AS text), name, position, CAST(calendar_id AS text), definition, version, created_at, updated_at`
+
+func scanPolicy(row interface{ Scan(...any) error }) (*Policy, error) {
+	var p Policy
+	var def string
+	if err := row.Scan(&p.ID, &p.Name, &p.Position, &p.CalendarID, &def, &p.Version, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(def), &p.Definition); err != nil {
+		return nil, fmt.Errorf("sla: policy %s: %w", p.ID, err)
+	}
+	p.Definition.normalize()
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+func listPolicies(ctx context.Context, q database.Querier) ([]Policy, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+policyColumns+` FROM sla_policies ORDER BY position, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sla: policies: %w", err)
+	}
+	defer rows.Close()
+	out := []Policy{}
+	for rows.Next() {
+		p, err := scanPolicy(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, rows.Err()
+}
+
+func getPolicy(ctx context.Context, q database.Querier, id string) (*Policy, error) {
+	if !kefu.ValidID(id) {
+		return nil, kefu.Errorf(kefu.NotFound, "no SLA policy %s", id)
+	}
+	p, err := scanPolicy(q.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM sla_policies WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kefu.Errorf(kefu.NotFound, "no SLA policy %s", id)
+	}
+	return p, err
+}
+
+func savePolicy(ctx context.Context, q database.Querier, p *Policy, insert bool) error {
+	def, err := json.Marshal(p.Definition)
+	if err != nil {
+		return err
+	}
+	if insert {
+		_, err = q.ExecContext(ctx, `INSERT INTO sla_policies (id, name, position, calendar_id, definition, version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, 1, $6, $6)`, p.ID, p.Name, p.Position, p.CalendarID, string(def), p.CreatedAt)
+		return err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE sla_policies SET name = $2, position = $3, calendar_id = $4, definition = $5,
+		version = $6, updated_at = $7 WHERE id = $1`, p.ID, p.Name, p.Position, p.CalendarID, string(def), p.Version, p.UpdatedAt)
+	return err
+}
+
+// ticketState is the per-ticket row: the governing policy and any waiver
+// of the progress-update minimum.
+type ticketState struct {
+	exists       bool
+	PolicyID     string
+	WaiverReason string
+	WaivedBy     string
+	WaivedAt     *time.Time
+}
+
+func loadTicketState(ctx context.Context, q database.Querier, ticketID string) (ticketState, error) {
+	var st ticketState
+	var waived sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(CAST(policy_id AS text), ''), waiver_reason, waived_by, waived_at
+		FROM sla_tickets WHERE ticket_id = $1`, ticketID).Scan(&st.PolicyID, &st.WaiverReason, &st.WaivedBy, &waived)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("sla: ticket state: %w", err)
+	}
+	st.exists = true
+	if waived.Valid {
+		t := waived.Time.UTC()
+		st.WaivedAt = &t
+	}
+	return st, nil
+}
+
+func saveTicketState(ctx context.Context, q database.Querier, ticketID string, st ticketState, now time.Time) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO sla_tickets (ticket_id, policy_id, waiver_reason, waived_by, waived_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (ticket_id) DO UPDATE SET policy_id = $2, waiver_reason = $3, waived_by = $4, waived_at = $5, updated_at = $6`,
+		ticketID, nullable(st.PolicyID), st.WaiverReason, st.WaivedBy, st.WaivedAt, now)
+	if err != nil {
+		return fmt.Errorf("sla: ticket state: %w", err)
+	}
+	return nil
+}
+
+const clockColumns = `CAST(id AS text), CAST(ticket_id AS text), target, cycle, COALESCE(CAST(policy_id AS text), ''),
+	COALESCE(CAST(calendar_id AS text), ''), business, budget_seconds, started_at, due_at, agreed_due_at, warn_at, pauses,
+	paused_since, paused_seconds, used_seconds, met_at, breached_at, cancelled_at, warned, level, next_at`
+
+func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
+	var c Clock
+	var budget, paused, used int64
+	var pauses string
+	var agreed, warn, pausedSince, met, breached, cancelled, next sql.NullTime
+	err := row.Scan(&c.ID, &c.TicketID, &c.Target, &c.Cycle, &c.PolicyID, &c.CalendarID, &c.Business, &budget,
+		&c.StartedAt, &c.DueAt, &agreed, &warn, &pauses, &pausedSince, &paused, &used, &met, &breached, &cancelled,
+		&c.Warned, &c.Level, &next)
+	if err != nil {
+		return nil, err
+	}
+	c.Budget, c.Paused, c.Used = time.Duration(budget)*time.Second, time.Duration(paused)*time.Second, time.Duration(used)*time.Second
+	c.StartedAt, c.DueAt = c.StartedAt.UTC(), c.DueAt.UTC()
+	c.AgreedDueAt, c.WarnAt, c.PausedSince = timePtr(agreed), timePtr(warn), timePtr(pausedSince)
+	c.MetAt, c.BreachedAt, c.CancelledAt, c.NextAt = timePtr(met), timePtr(breached), timePtr(cancelled), timePtr(next)
+	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
+		return nil, fmt.Errorf("sla: clock %s pauses: %w", c.ID, err)
+	}
+	return &c, nil
+}
+
+func loadClocks(ctx context.Context, q database.Querier, ticketID string) ([]*Clock, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id = $1 ORDER BY started_at, target, cycle`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("sla: clocks: %w", err)
+	}
+	defer rows.Close()
+	var out []*Clock
+	for rows.Next() {
+		c, err := scanClock(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func getClock(ctx context.Context, q database.Querier, id string) (*Clock, error) {
+	c, err := scanClock(q.QueryRowContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("sla: clock %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// saveClock inserts or updates c. Durations are stored in whole seconds:
+// reports read minutes, and the exact instants are stored beside them.
+func saveClock(ctx context.Context, q database.Querier, c *Clock, now time.Time) error {
+	if c.ID == "" {
+		c.ID = kefu.NewID()
+	}
+	pauses, _ := json.Marshal(c.Pauses)
+	if c.Pauses == nil {
+		pauses = []byte("[]")
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO sla_clocks (id, ticket_id, target, cycle, policy_id, calendar_id, business,
+		budget_seconds, started_at, due_at, agreed_due_at, warn_at, pauses, paused_since, paused_seconds, used_seconds,
+		met_at, breached_at, cancelled_at, warned, level, next_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		ON CONFLICT (id) DO UPDATE SET policy_id = $5, calendar_id = $6, business = $7, budget_seconds = $8,
+		due_at = $10, agreed_due_at = $11, warn_at = $12, pauses = $13, paused_since = $14, paused_seconds = $15,
+		used_seconds = $16, met_at = $17, breached_at = $18, cancelled_at = $19, warned = $20, level = $21,
+		next_at = $22, updated_at = $23`,
+		c.ID, c.TicketID, string(c.Target), c.Cycle, nullable(c.PolicyID), nullable(c.CalendarID), c.Business,
+		int64(c.Budget/time.Second), c.StartedAt.UTC(), c.DueAt.UTC(), c.AgreedDueAt, c.WarnAt, string(pauses), c.PausedSince,
+		int64(c.Paused/time.Second), int64(c.Used/time.Second), c.MetAt, c.BreachedAt, c.CancelledAt, c.Warned, c.Level,
+		c.NextAt, now)
+	if err != nil {
+		return fmt.Errorf("sla: save clock: %w", err)
+	}
+	c.dirty = false
+	return nil
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
