@@ -23,6 +23,16 @@ type Dialect interface {
 	// SkipLocked is appended to a SELECT that claims rows for a worker.
 	// SQLite has a single writer, so there is nothing to skip.
 	SkipLocked() string
+	// NextTicketNumber is a query returning the next ticket number, run
+	// inside the creating transaction. SQLite has one writer, so a
+	// counters upsert costs nothing there; on PostgreSQL the upsert's row
+	// lock would be held until each creating transaction commits and so
+	// serialise every create, so a SEQUENCE hands numbers out instead (a
+	// create that rolls back leaves a gap in the numbers).
+	NextTicketNumber() string
+	// SetTicketNumber is a statement recording $1 as the last ticket
+	// number used, for imports that write numbers themselves.
+	SetTicketNumber() string
 }
 
 type sqliteDialect struct{}
@@ -41,6 +51,15 @@ func (sqliteDialect) IsForeignKeyViolation(err error) bool {
 
 func (sqliteDialect) SkipLocked() string { return "" }
 
+func (sqliteDialect) NextTicketNumber() string {
+	return `INSERT INTO counters (name, value) VALUES ('ticket', 10001)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`
+}
+
+func (sqliteDialect) SetTicketNumber() string {
+	return `INSERT INTO counters (name, value) VALUES ('ticket', $1) ON CONFLICT (name) DO UPDATE SET value = $1`
+}
+
 type postgresDialect struct{}
 
 func (postgresDialect) Name() string { return "postgres" }
@@ -50,6 +69,12 @@ func (postgresDialect) IsUniqueViolation(err error) bool { return pgCode(err) ==
 func (postgresDialect) IsForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
 func (postgresDialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (postgresDialect) NextTicketNumber() string { return `SELECT nextval('ticket_number')` }
+
+func (postgresDialect) SetTicketNumber() string {
+	return `SELECT setval('ticket_number', CAST($1 AS bigint))`
+}
 
 func pgCode(err error) string {
 	var e *pgconn.PgError

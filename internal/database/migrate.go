@@ -2,7 +2,9 @@ package database
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 
@@ -63,4 +65,20 @@ func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err err
 		latest = sources[len(sources)-1].Version
 	}
 	return current, latest, nil
+}
+
+// SchemaDigest is a short hash of the migrations shipped for engine
+// ("sqlite" or "postgres"). Caches of built stores, such as benchmark
+// fixtures, are named after it so that a schema change rebuilds them.
+func SchemaDigest(engine string) string {
+	h := sha256.New()
+	fs.WalkDir(migrations, "migrations/"+engine, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := migrations.ReadFile(path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:8]
 }

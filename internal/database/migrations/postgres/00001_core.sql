@@ -97,6 +97,9 @@ CREATE TABLE counters (
     name  text PRIMARY KEY,
     value bigint NOT NULL
 );
+-- Ticket numbers (Dialect.NextTicketNumber): a counters row would be
+-- locked by every creating transaction until it commits.
+CREATE SEQUENCE ticket_number START 10001;
 
 CREATE TABLE tickets (
     id                       uuid PRIMARY KEY,
@@ -257,6 +260,7 @@ DROP TABLE attachments;
 DROP TABLE messages;
 DROP TABLE ticket_tags;
 DROP TABLE tickets;
+DROP SEQUENCE ticket_number;
 DROP TABLE counters;
 DROP TABLE custom_fields;
 DROP TABLE categories;
