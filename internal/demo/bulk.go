@@ -17,6 +17,10 @@ import (
 // bound parameters with the widest table.
 const bulkRows = 400
 
+// bulkTags are put on one ticket in six, as Seed does, so lists filtered
+// by tag have something to find.
+var bulkTags = []string{"vip", "urgent-followup", "peak-season", "repeat"}
+
 // Bulk adds n tickets, each with one customer message, and n/4 customers,
 // with multi-row INSERTs that bypass the services: it builds a store of a
 // million tickets for benchmarks in minutes. The tickets spread over the
@@ -33,7 +37,7 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 		return err
 	}
 	var start int64
-	if err := db.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), 10000) FROM counters WHERE name = 'ticket'`).Scan(&start); err != nil {
+	if err := db.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 10000) FROM tickets`).Scan(&start); err != nil {
 		return err
 	}
 	nCust := max(1, n/4)
@@ -71,6 +75,7 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 				m := min(bulkRows, k-off)
 				tk := newBatch("tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
 				msg := newBatch("messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
+				tags := newBatch("ticket_tags (ticket_id, tag)", 2)
 				for i := range m {
 					seq := done + off + i
 					id := kefu.NewID()
@@ -90,13 +95,15 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 					tk.add(id, start+int64(seq)+1, sc.subjectZh, cust, channel, pick(rng, cats),
 						string(ticket.Priorities[weighted(rng, []int{2, 6, 2, 1})]), string(status), assignee, dept, order, at, at)
 					msg.add(kefu.NewID(), id, "customer", channel, cust, strings.ReplaceAll(sc.bodyZh, "{order}", order), at)
+					if rng.IntN(6) == 0 {
+						tags.add(id, pick(rng, bulkTags))
+					}
 				}
-				if err := execAll(ctx, tx, tk, msg); err != nil {
+				if err := execAll(ctx, tx, tk, msg, tags); err != nil {
 					return err
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('ticket', $1)
-				ON CONFLICT (name) DO UPDATE SET value = $1`, start+int64(done+k))
+			_, err := tx.ExecContext(ctx, db.Dialect.SetTicketNumber(), start+int64(done+k))
 			return err
 		})
 		if err != nil {

@@ -67,12 +67,6 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 			return "", fmt.Errorf("ticket: attachment: %w", err)
 		}
 	}
-	if m.Kind == FromCustomer {
-		_, err = tx.ExecContext(ctx, `UPDATE tickets SET last_customer_message_at = $2 WHERE id = $1`, ticketID, m.At)
-		if err != nil {
-			return "", fmt.Errorf("ticket: message: %w", err)
-		}
-	}
 	return id, nil
 }
 
@@ -132,6 +126,11 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 		msgID, err = s.insertMessage(ctx, tx, cur.ID, cur.CustomerID, cur.Channel, m, stored)
 		if err != nil {
 			return err
+		}
+		if m.Kind == FromCustomer {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET last_customer_message_at = $2 WHERE id = $1`, cur.ID, m.At); err != nil {
+				return fmt.Errorf("ticket: message: %w", err)
+			}
 		}
 		next := *cur
 		switch {

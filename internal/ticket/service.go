@@ -357,7 +357,9 @@ func (s *Service) Create(ctx context.Context, in NewTicket) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.get(ctx, s.DB.Write, id)
+	// The commit is visible to every new read, so the read pool serves
+	// it and SQLite's one writer connection is free for the next create.
+	return s.get(ctx, s.DB.Read, id)
 }
 
 func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored []storedBlob) (string, error) {
@@ -371,27 +373,38 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 		return "", err
 	}
 	var number int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ('ticket', 10001)
-		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`).Scan(&number)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, s.DB.Dialect.NextTicketNumber()).Scan(&number); err != nil {
 		return "", fmt.Errorf("ticket: number: %w", err)
 	}
 	custom, _ := json.Marshal(in.CustomFields)
 	id := kefu.NewID()
-	var solvedAt *time.Time
+	m := in.Message
+	if m.At.IsZero() {
+		m.At = created
+	}
+	// What the first message sets on the ticket is written with it, not
+	// by a second statement.
+	var solvedAt, firstReplyAt, lastCustomerAt *time.Time
 	if in.Status == Solved {
 		solvedAt = &created
 	}
+	switch m.Kind {
+	case Reply:
+		firstReplyAt = &m.At
+	case FromCustomer:
+		lastCustomerAt = &m.At
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO tickets (id, number, subject, customer_id, channel, category, priority, status,
-		assignee_id, department_id, order_number, custom_fields, follow_up_of, created_at, updated_at, solved_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)`,
+		assignee_id, department_id, order_number, custom_fields, follow_up_of, created_at, updated_at, solved_at,
+		first_reply_at, last_customer_message_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)`,
 		id, number, in.Subject, customerID, in.Channel, in.Category, string(in.Priority), string(in.Status),
 		nullable(in.AssigneeID), nullable(in.DepartmentID), NormalizeOrderNumber(in.OrderNumber), string(custom),
-		nullable(in.FollowUpOf), created, solvedAt)
+		nullable(in.FollowUpOf), created, solvedAt, firstReplyAt, lastCustomerAt)
 	if err != nil {
 		return "", fmt.Errorf("ticket: create: %w", err)
 	}
-	if err := setTags(ctx, tx, id, in.Tags); err != nil {
+	if err := insertTags(ctx, tx, id, in.Tags); err != nil {
 		return "", err
 	}
 	changes := map[string]audit.Change{}
@@ -409,18 +422,9 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 		TicketID: id, CustomerID: customerID, Changes: changes}); err != nil {
 		return "", err
 	}
-	m := in.Message
-	if m.At.IsZero() {
-		m.At = created
-	}
 	msgID, err := s.insertMessage(ctx, tx, id, customerID, in.Channel, m, stored)
 	if err != nil {
 		return "", err
-	}
-	if m.Kind == Reply {
-		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET first_reply_at = $2 WHERE id = $1`, id, m.At); err != nil {
-			return "", err
-		}
 	}
 	return id, s.runHooks(ctx, tx, nil, id, msgID, m.At)
 }
@@ -465,12 +469,25 @@ func setTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = $1`, id); err != nil {
 		return fmt.Errorf("ticket: tags: %w", err)
 	}
+	return insertTags(ctx, tx, id, tags)
+}
+
+// insertTags adds tags to a ticket that has none, in one statement.
+func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	t := slices.Clone(tags)
 	slices.Sort(t)
-	for _, tag := range slices.Compact(t) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)`, id, tag); err != nil {
-			return fmt.Errorf("ticket: tags: %w", err)
-		}
+	t = slices.Compact(t)
+	if len(t) == 0 {
+		return nil
+	}
+	rows := make([]string, len(t))
+	args := []any{id}
+	for i, tag := range t {
+		rows[i] = fmt.Sprintf("($1, $%d)", i+2)
+		args = append(args, tag)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES `+strings.Join(rows, ", "), args...); err != nil {
+		return fmt.Errorf("ticket: tags: %w", err)
 	}
 	return nil
 }
