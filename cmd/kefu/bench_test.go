@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/auth"
+	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/team"
+)
+
+// BenchmarkCreateTicketHTTP creates tickets with their first message over
+// HTTP (POST /api/v1/tickets, JSON, an API token), from concurrent
+// clients on keep-alive connections, against an in-process server on a
+// fresh store. One customer in ten is new.
+func BenchmarkCreateTicketHTTP(b *testing.B) {
+	for _, engine := range databasetest.Engines() {
+		b.Run(engine, func(b *testing.B) {
+			db := databasetest.Open(b, engine)
+			app := newApp(db, b.TempDir(), false, clock, auth.TestParams)
+			srv := httptest.NewServer(app.Handler())
+			b.Cleanup(srv.Close)
+			ctx := kefu.WithActor(context.Background(), kefu.System)
+			st, err := app.Team.CreateStaff(ctx, team.NewStaff{Email: "bot@shop.cn", Name: "Shop integration", Role: kefu.RoleAgent})
+			if err != nil {
+				b.Fatal(err)
+			}
+			token, _, err := app.Auth.CreateToken(ctx, st.ID, "bench", []string{auth.ScopeTicketsWrite, auth.ScopeTicketsRead}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			post := func(n int64) error {
+				email := fmt.Sprintf("c%d@example.cn", n%100)
+				if n%10 == 0 {
+					email = fmt.Sprintf("new%d@example.cn", n)
+				}
+				body, _ := json.Marshal(map[string]any{"subject": "连衣裙尺码偏小，申请换货", "channel": "api", "category": "return_exchange",
+					"order_number": fmt.Sprintf("SO%d", n), "tags": []string{"vip"},
+					"customer": map[string]string{"email": email, "name": "王芳"},
+					"message":  map[string]string{"text": "收到的连衣裙偏小，想换大一号，吊牌还在，没有穿过。"}})
+				req, _ := http.NewRequest("POST", srv.URL+"/api/v1/tickets", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := client.Do(req)
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				out, _ := io.ReadAll(res.Body)
+				if res.StatusCode != http.StatusCreated {
+					return fmt.Errorf("status %d: %s", res.StatusCode, out)
+				}
+				return nil
+			}
+			for i := range int64(100) { // the returning customers
+				if err := post(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var seq atomic.Int64
+			b.SetParallelism(8) // 16 clients on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := post(100 + seq.Add(1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
+		})
+	}
+}
+
+// BenchmarkIdleRSS builds the kefu binary, runs `kefu serve` on a
+// loopback port, waits for /readyz, lets it idle and reports its resident
+// memory (VmRSS) in MB. The loop only re-reads the figure; what counts is
+// the metric.
+func BenchmarkIdleRSS(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("reads /proc")
+	}
+	bin := filepath.Join(b.TempDir(), "kefu")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		b.Fatalf("go build: %v", err)
+	}
+	for _, engine := range databasetest.Engines() {
+		b.Run(engine, func(b *testing.B) {
+			location := filepath.Join(b.TempDir(), "kefu.db")
+			if engine == "postgres" {
+				location = freshPostgresURL(b)
+			}
+			addr := freeAddr(b)
+			cmd := exec.Command(bin, "serve", "--db", location, "--data-dir", b.TempDir(), "--listen", addr)
+			cmd.Env = append(os.Environ(), "KEFU_DB=", "KEFU_LISTEN=")
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				cmd.Process.Signal(os.Interrupt)
+				done := make(chan struct{})
+				go func() { cmd.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+				}
+			})
+			waitReady(b, "http://"+addr+"/readyz")
+			time.Sleep(3 * time.Second) // idle
+			var rss float64
+			for b.Loop() {
+				rss = vmRSS(b, cmd.Process.Pid)
+			}
+			b.ReportMetric(rss, "RSS-MB")
+		})
+	}
+}
+
+// freshPostgresURL returns the URL of a new migrated schema, removed when
+// the benchmark ends.
+func freshPostgresURL(b *testing.B) string {
+	db := databasetest.Open(b, "postgres")
+	var schema string
+	if err := db.Read.QueryRow(`SELECT current_schema()`).Scan(&schema); err != nil {
+		b.Fatal(err)
+	}
+	base := databasetest.PostgresURL()
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(b *testing.B, url string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("%s did not answer within 30s", url)
+}
+
+// vmRSS reads a process's resident set size in MB from /proc.
+func vmRSS(b *testing.B, pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
