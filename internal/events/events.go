@@ -1,0 +1,151 @@
+// Package events carries small notices of change ("ticket KF-10234 has a
+// new message") from whoever made the change to every open console, on
+// this instance and on every other instance sharing the database. With
+// PostgreSQL the notices travel through LISTEN/NOTIFY; with SQLite, which
+// has one process, an in-process fan-out does the same job.
+//
+// A notice says what changed, never the data itself: a receiver re-reads
+// what it shows through the services, with its own permissions.
+package events
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kefu-desk/kefu/internal/database"
+)
+
+// Topics an event can be published on.
+const (
+	Tickets = "tickets" // a ticket was created, changed or got a message
+	Viewers = "viewers" // someone opened, left or is replying on a ticket
+	Staff   = "staff"   // presence changed
+)
+
+// Event is one notice. ID is assigned on delivery by the receiving
+// instance and grows monotonically there, so an SSE stream can number
+// its events.
+type Event struct {
+	ID       uint64 `json:"-"`
+	Topic    string `json:"t"`
+	TicketID string `json:"i,omitempty"`
+	Kind     string `json:"k"`
+	Version  int    `json:"v,omitempty"`
+	By       string `json:"b,omitempty"` // staff id of who caused it
+	// Detail is a short free field: a viewer's mode ("viewing",
+	// "replying"), a presence status.
+	Detail string `json:"d,omitempty"`
+}
+
+// Bus publishes and delivers events. Create it with New.
+type Bus struct {
+	db  *database.DB
+	log *slog.Logger
+	seq atomic.Uint64
+
+	mu   sync.Mutex
+	subs map[*sub]struct{}
+
+	pg *pgListener // nil on SQLite
+}
+
+type sub struct {
+	topics []string
+	c      chan Event
+}
+
+// subBuffer is how many undelivered events a slow subscriber may have;
+// past that it misses events rather than slowing everyone down (a
+// console re-reads the whole fragment on the next one anyway).
+const subBuffer = 64
+
+// New returns a bus on db. On PostgreSQL it starts listening at once (and
+// reconnects on its own); call Close to stop.
+func New(db *database.DB, log *slog.Logger) *Bus {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := &Bus{db: db, log: log, subs: map[*sub]struct{}{}}
+	if db != nil && db.Dialect.Name() == "postgres" {
+		b.pg = startListener(b)
+	}
+	return b
+}
+
+// Close stops the PostgreSQL listener, if any.
+func (b *Bus) Close() {
+	if b.pg != nil {
+		b.pg.stop()
+	}
+}
+
+// Subscribe returns a channel of the events on topics, and a function
+// that ends the subscription and closes the channel.
+func (b *Bus) Subscribe(topics ...string) (<-chan Event, func()) {
+	s := &sub{topics: topics, c: make(chan Event, subBuffer)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.c, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+			close(s.c)
+		})
+	}
+}
+
+// Publish sends e now, outside any transaction: for events that are not
+// about stored changes (viewers, presence).
+func (b *Bus) Publish(ctx context.Context, e Event) error {
+	if b.pg != nil {
+		return b.notify(ctx, b.db.Write, e)
+	}
+	b.deliver(e)
+	return nil
+}
+
+// PublishTx sends e once tx commits, and never if it rolls back. On
+// PostgreSQL the NOTIFY is part of the transaction, which delivers it at
+// commit to every instance; on SQLite it is handed to the subscribers
+// after commit. tx must come from the DB's InTx.
+func (b *Bus) PublishTx(ctx context.Context, tx *sql.Tx, e Event) error {
+	if b.pg != nil {
+		return b.notify(ctx, tx, e)
+	}
+	b.db.AfterCommit(tx, func() { b.deliver(e) })
+	return nil
+}
+
+func (b *Bus) notify(ctx context.Context, q database.Querier, e Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `SELECT pg_notify($1, $2)`, b.pg.channel(ctx), string(payload))
+	return err
+}
+
+// deliver hands e to every subscriber of its topic without blocking.
+func (b *Bus) deliver(e Event) {
+	e.ID = b.seq.Add(1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if !slices.Contains(s.topics, e.Topic) {
+			continue
+		}
+		select {
+		case s.c <- e:
+		default:
+			b.log.Debug("events: subscriber is behind; event dropped", "topic", e.Topic, "kind", e.Kind)
+		}
+	}
+}

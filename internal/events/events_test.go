@@ -1,0 +1,82 @@
+package events_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/events"
+)
+
+func TestPublishAfterCommitOnly(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		bus := events.New(db, nil)
+		defer bus.Close()
+		if err := bus.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c, unsub := bus.Subscribe(events.Tickets)
+		defer unsub()
+		other, unsubOther := bus.Subscribe(events.Viewers)
+		defer unsubOther()
+
+		errBoom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := bus.PublishTx(ctx, tx, events.Event{Topic: events.Tickets, TicketID: "rolled-back", Kind: "updated"}); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatal(err)
+		}
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			return bus.PublishTx(ctx, tx, events.Event{Topic: events.Tickets, TicketID: "a", Kind: "updated", Version: 3, By: "s"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bus.Publish(ctx, events.Event{Topic: events.Tickets, TicketID: "b", Kind: "message"}); err != nil {
+			t.Fatal(err)
+		}
+		var got []events.Event
+		for len(got) < 2 {
+			select {
+			case e := <-c:
+				got = append(got, e)
+			case <-ctx.Done():
+				t.Fatalf("got %d events before timeout: %+v", len(got), got)
+			}
+		}
+		if got[0].TicketID != "a" || got[0].Version != 3 || got[0].By != "s" || got[1].TicketID != "b" {
+			t.Fatalf("events = %+v; want a (committed) then b, never the rolled-back one", got)
+		}
+		if got[1].ID <= got[0].ID {
+			t.Errorf("event ids %d, %d; want increasing", got[0].ID, got[1].ID)
+		}
+		select {
+		case e := <-other:
+			t.Errorf("viewers subscriber got %+v", e)
+		default:
+		}
+	})
+}
+
+func TestUnsubscribeClosesChannel(t *testing.T) {
+	bus := events.New(databasetest.Open(t, "sqlite"), nil)
+	c, unsub := bus.Subscribe(events.Tickets)
+	unsub()
+	unsub() // twice is harmless
+	if _, ok := <-c; ok {
+		t.Fatal("channel still open after unsubscribe")
+	}
+	if err := bus.Publish(context.Background(), events.Event{Topic: events.Tickets}); err != nil {
+		t.Fatal(err)
+	}
+}
