@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -23,6 +25,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/team"
+	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
 // apiClient sends requests to a test server and checks every response
@@ -279,6 +282,8 @@ func TestAPIContract(t *testing.T) {
 		c.want(c.do("POST", "/auth/logout", nil), 204)
 		c.want(c.do("GET", "/me", nil), 401)
 
+		exerciseSLA(t, app, c, admin.ID)
+
 		checkAllOperations(t, c)
 	})
 }
@@ -299,4 +304,97 @@ func checkAllOperations(t *testing.T, c *apiClient) {
 	if len(missing) > 0 {
 		t.Errorf("operations never exercised with success:\n%s", strings.Join(missing, "\n"))
 	}
+}
+
+// ---- Business calendars, SLA policies, clocks and notifications ----
+
+// exerciseSLA walks the calendar and SLA routes as the admin: bad input is
+// refused with field names and changes nothing, and a breached ticket
+// notifies its assignee.
+func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
+	c.want(c.do("POST", "/auth/login", map[string]string{"email": "boss@shop.cn", "password": "correct horse battery 2"}), 200)
+	day := [][]string{{"08:30", "12:00"}, {"13:30", "17:30"}}
+	nanbei := map[string]any{"name": "Nanbei Chao", "timezone": "Asia/Shanghai", "include": []string{"cn-statutory"},
+		"weekly": map[string]any{"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}}
+	bad := c.want(c.do("POST", "/calendars", map[string]any{"name": "bad", "timezone": "Asia/Beijing",
+		"weekly":    map[string]any{"mon": [][]string{{"09:00", "12:00"}, {"11:00", "13:00"}}, "tue": [][]string{{"18:00", "09:00"}}},
+		"overrides": map[string]any{"2025-02-30": []any{}}}), 422)
+	for _, f := range []string{"body.timezone", "body.weekly.mon[1]", "body.weekly.tue[0]", "body.overrides.2025-02-30"} {
+		if !strings.Contains(string(bad.body), `"`+f+`"`) {
+			t.Errorf("bad calendar: no error for %s in %s", f, bad.body)
+		}
+	}
+	cal := c.want(c.do("POST", "/calendars", nanbei), 201)
+	calID := cal.field(t, "id")
+	c.want(c.do("GET", "/calendars", nil), 200)
+	broken := map[string]any{"name": "Nanbei Chao", "timezone": "Asia/Shanghai", "weekly": map[string]any{"mon": [][]string{{"08:30", "12:00"}, {"11:30", "17:30"}}}}
+	c.want(c.do("PUT", "/calendars/"+calID, broken, "If-Match", `"1"`), 422)
+	if got := c.want(c.do("GET", "/calendars/"+calID, nil), 200); got.header.Get("ETag") != `"1"` || !strings.Contains(string(got.body), "cn-statutory") {
+		t.Errorf("a rejected edit changed the calendar: %s %s", got.header.Get("ETag"), got.body)
+	}
+	nanbei["overrides"] = map[string]any{"2025-12-24": [][]string{{"08:30", "12:00"}}}
+	c.want(c.do("PUT", "/calendars/"+calID, nanbei, "If-Match", `"1"`), 200)
+	holidays, err := os.ReadFile("../../internal/calendar/testdata/holiday-cn-2025-autumn.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.want(c.do("POST", "/calendars/"+calID+"/import", map[string]string{"format": "holiday-cn", "data": string(holidays)}, "If-Match", `"2"`), 200)
+	due := c.want(c.do("GET", "/calendars/"+calID+"/deadline?start=2025-09-26T17:25:00%2B08:00&minutes=30", nil), 200)
+	if due.field(t, "due") != "2025-09-28T08:55:00+08:00" {
+		t.Errorf("deadline %s", due.body)
+	}
+	between := c.want(c.do("GET", "/calendars/"+calID+"/between?from=2025-09-26T17:25:00%2B08:00&to=2025-09-28T09:00:00%2B08:00", nil), 200)
+	if between.field(t, "business_minutes") != "35" {
+		t.Errorf("between %s", between.body)
+	}
+
+	always := c.want(c.do("POST", "/calendars", map[string]any{"name": "Always open", "timezone": "Asia/Shanghai", "weekly": map[string]any{
+		"mon": [][]string{{"00:00", "24:00"}}, "tue": [][]string{{"00:00", "24:00"}}, "wed": [][]string{{"00:00", "24:00"}}, "thu": [][]string{{"00:00", "24:00"}},
+		"fri": [][]string{{"00:00", "24:00"}}, "sat": [][]string{{"00:00", "24:00"}}, "sun": [][]string{{"00:00", "24:00"}}}}), 201)
+	badPolicy := c.want(c.do("POST", "/sla/policies", map[string]any{"name": "x", "calendar_id": calID,
+		"targets":        []map[string]any{{"kind": "first_response", "minutes": 10, "warn": map[string]any{"percent": 80, "before_minutes": 2}}},
+		"pause_statuses": []string{"solved"}}), 422)
+	for _, f := range []string{"body.targets[0].warn", "body.pause_statuses[0]"} {
+		if !strings.Contains(string(badPolicy.body), `"`+f+`"`) {
+			t.Errorf("bad policy: no error for %s in %s", f, badPolicy.body)
+		}
+	}
+	pol := c.want(c.do("POST", "/sla/policies", map[string]any{"name": "After-sales", "calendar_id": always.field(t, "id"), "min_progress_updates": 3,
+		"targets": []map[string]any{{"kind": "first_response", "minutes": 1, "unit": "calendar"}, {"kind": "solution", "minutes": 600}}}), 201)
+	polID := pol.field(t, "id")
+	c.want(c.do("GET", "/sla/policies", nil), 200)
+	c.want(c.do("GET", "/sla/policies/"+polID, nil), 200)
+	c.want(c.do("PUT", "/sla/policies/"+polID, map[string]any{"name": "After-sales", "calendar_id": always.field(t, "id"), "min_progress_updates": 3,
+		"targets": []map[string]any{{"kind": "first_response", "minutes": 2, "unit": "calendar", "breach": []map[string]any{{"kind": "notify", "to": "assignee"}}},
+			{"kind": "solution", "minutes": 600, "warn": map[string]any{"before_minutes": 30}}}}, "If-Match", `"1"`), 200)
+
+	// A ticket that arrived ten minutes ago has missed its first response.
+	ctx := kefu.WithActor(context.Background(), kefu.System)
+	tk, err := app.Tickets.Create(ctx, ticket.NewTicket{Subject: "拉链坏了", Channel: "chat", AssigneeID: adminID,
+		Customer: ticket.CustomerRef{Email: "zhao@example.cn"}, Message: ticket.NewMessage{Text: "拉链第一天就坏了", At: app.Now().Add(-10 * time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.SLA.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	view := c.want(c.do("GET", "/tickets/"+tk.Key+"/sla", nil), 200)
+	if !strings.Contains(string(view.body), `"state":"breached"`) {
+		t.Errorf("ticket SLA after the sweep: %s", view.body)
+	}
+	c.want(c.do("GET", "/sla/due?limit=10", nil), 200)
+	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour), "channel": "phone"}), 422)
+	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour),
+		"channel": "phone", "customer_words": "可以，两小时内回电"}), 201)
+	c.want(c.do("PATCH", "/tickets/"+tk.ID, map[string]string{"status": "solved"}), 422)
+	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/waiver", map[string]string{"reason": "客户电话确认已解决"}), 200)
+	c.want(c.do("PATCH", "/tickets/"+tk.ID, map[string]string{"status": "solved"}), 200)
+
+	list := c.want(c.do("GET", "/notifications?unread=true", nil), 200)
+	var ns struct{ Notifications []struct{ ID string } }
+	list.json(t, &ns)
+	if len(ns.Notifications) != 1 {
+		t.Fatalf("notifications for the assignee: %s", list.body)
+	}
+	c.want(c.do("POST", "/notifications/"+ns.Notifications[0].ID+"/read", nil), 200)
 }

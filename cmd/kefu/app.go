@@ -12,8 +12,11 @@ import (
 	"github.com/kefu-desk/kefu/internal/api"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/blob"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/jobs"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -33,6 +36,8 @@ type App struct {
 	Team      *team.Service
 	Auth      *auth.Service
 	Sessions  *scs.SessionManager
+	Calendars *calendar.Service
+	SLA       *sla.Service
 	sessions  *auth.SessionStore
 	API       *api.Server
 	Now       func() time.Time
@@ -67,7 +72,12 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Team.Hash = a.Auth.HashPassword
 	a.sessions = &auth.SessionStore{DB: db, Now: now}
 	a.Sessions = api.NewSessions(a.sessions, secureCookies)
-	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now})
+	a.Calendars = &calendar.Service{DB: db, Now: now}
+	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(&jobs.Queue{DB: db, Now: now})}
+	a.Tickets.Hooks = append(a.Tickets.Hooks, a.SLA)
+	a.Calendars.Hooks = append(a.Calendars.Hooks, a.SLA)
+	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
+		Calendars: a.Calendars, SLA: a.SLA})
 	return a
 }
 

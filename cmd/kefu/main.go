@@ -29,6 +29,7 @@ type CLI struct {
 	User    UserCmd    `cmd:"" help:"Manage staff accounts."`
 	Mail    MailCmd    `cmd:"" help:"Email tools."`
 	Backup  BackupCmd  `cmd:"" help:"Write a consistent backup of the database while Kefu runs."`
+	Sla     SlaCmd     `cmd:"" help:"What-if tools for business calendars and SLA deadlines."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -45,6 +45,7 @@ func serve(ctx context.Context, app *App, addr string, grace time.Duration, read
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go app.sweep(sweepCtx, 10*time.Minute)
+	go app.slaSweep(sweepCtx)
 
 	url := "http://" + ln.Addr().String()
 	slog.Info("listening", "url", url)

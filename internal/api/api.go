@@ -19,8 +19,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/auth"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -37,6 +39,8 @@ type Deps struct {
 	Auth      *auth.Service
 	Sessions  *scs.SessionManager
 	Now       func() time.Time
+	Calendars *calendar.Service
+	SLA       *sla.Service
 }
 
 // Server is the API handler with its OpenAPI description.

@@ -58,4 +58,5 @@ func (s *Server) routes() {
 	op(s, del, "/tokens/{id}", "revoke-token", "Revoke an API token", ticketsR, s.revokeToken)
 
 	op(s, get, "/audit", "list-audit", "The audit log, newest first", auditR, s.listAudit)
+	s.slaRoutes()
 }

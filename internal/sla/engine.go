@@ -176,9 +176,11 @@ func (s *Service) facts(ctx context.Context, q database.Querier, t *ticket.Ticke
 	case Resolution:
 		k.MetAt = t.SolvedAt
 	case Solution:
+		// Not min(): SQLite returns an aggregate of timestamps as text.
 		var at sql.NullTime
-		err := q.QueryRowContext(ctx, `SELECT min(created_at) FROM messages WHERE ticket_id = $1 AND kind = 'reply' AND proposes_solution`, t.ID).Scan(&at)
-		if err != nil {
+		err := q.QueryRowContext(ctx, `SELECT created_at FROM messages WHERE ticket_id = $1 AND kind = 'reply' AND proposes_solution
+			ORDER BY created_at LIMIT 1`, t.ID).Scan(&at)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sla: solution: %w", err)
 		}
 		k.MetAt = timePtr(at)

@@ -47,7 +47,7 @@ const (
 type Policy struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
-	Position   int    `json:"position" doc:"Policies are tried in ascending position; the first match wins"`
+	Position   int    `json:"position" required:"false" doc:"Policies are tried in ascending position; the first match wins"`
 	CalendarID string `json:"calendar_id" doc:"The business calendar business-unit targets count in"`
 	Definition
 	Version   int       `json:"version"`
@@ -60,44 +60,44 @@ func (p *Policy) ETagVersion() int { return p.Version }
 
 // Definition is the part of a policy stored as one JSON document.
 type Definition struct {
-	Enabled bool     `json:"enabled"`
-	Match   Match    `json:"match"`
-	Targets []Target `json:"targets"`
+	Disabled bool     `json:"disabled" required:"false" doc:"A disabled policy is skipped when matching"`
+	Match    Match    `json:"match" required:"false"`
+	Targets  []Target `json:"targets"`
 	// PauseStatuses stop every clock while the ticket is in one of them.
-	PauseStatuses []ticket.Status `json:"pause_statuses" doc:"Statuses that pause the clocks; default pending_customer"`
+	PauseStatuses []ticket.Status `json:"pause_statuses" required:"false" doc:"Statuses that pause the clocks; default pending_customer"`
 	// MinProgressUpdates is the number of public replies a ticket needs
 	// before it may be solved (seed 002: solution, progress, satisfaction
 	// check). A supervisor may waive it for one ticket with a reason.
-	MinProgressUpdates int `json:"min_progress_updates" minimum:"0" maximum:"100"`
+	MinProgressUpdates int `json:"min_progress_updates" required:"false" minimum:"0" maximum:"100"`
 	// Stages are per-stage deadlines of after-sales workflows, stored for
 	// the workflow engine.
-	Stages []Stage `json:"stages"`
+	Stages []Stage `json:"stages" required:"false"`
 }
 
 // Match holds a policy's conditions. An empty list matches anything;
 // within a list any value matches (tags: the ticket has any of them).
 type Match struct {
-	Categories  []string          `json:"categories"`
-	Priorities  []ticket.Priority `json:"priorities"`
-	Channels    []string          `json:"channels"`
-	Tiers       []string          `json:"customer_tiers"`
-	Departments []string          `json:"departments" doc:"Department ids"`
-	Tags        []string          `json:"tags"`
+	Categories  []string          `json:"categories" required:"false"`
+	Priorities  []ticket.Priority `json:"priorities" required:"false"`
+	Channels    []string          `json:"channels" required:"false"`
+	Tiers       []string          `json:"customer_tiers" required:"false"`
+	Departments []string          `json:"departments" required:"false" doc:"Department ids"`
+	Tags        []string          `json:"tags" required:"false"`
 }
 
 // Target is one promise, such as "first response within 10 business minutes".
 type Target struct {
 	Kind    TargetKind `json:"kind" enum:"first_response,next_reply,solution,resolution"`
 	Minutes int        `json:"minutes" minimum:"1"`
-	Unit    Unit       `json:"unit" enum:"business,calendar"`
+	Unit    Unit       `json:"unit" required:"false" enum:"business,calendar"`
 	// Warn fires once before the deadline.
 	Warn *Warning `json:"warn,omitempty"`
 	// Breach is done when the deadline passes unmet (default: notify the
 	// assignee).
-	Breach []Action `json:"breach"`
+	Breach []Action `json:"breach" required:"false"`
 	// Escalations are further levels (2, 3, …) when the target is still
 	// unmet some minutes, in the target's unit, after the deadline.
-	Escalations []Escalation `json:"escalations"`
+	Escalations []Escalation `json:"escalations" required:"false"`
 }
 
 // Warning fires before the deadline: BeforeMinutes ahead of it, or when
@@ -105,7 +105,7 @@ type Target struct {
 type Warning struct {
 	BeforeMinutes int      `json:"before_minutes,omitempty" minimum:"0"`
 	Percent       int      `json:"percent,omitempty" minimum:"0" maximum:"99"`
-	Notify        []Action `json:"notify" doc:"notify actions only; default the assignee"`
+	Notify        []Action `json:"notify" required:"false" doc:"notify actions only; default the assignee"`
 }
 
 // Escalation is one level after the breach.
@@ -147,7 +147,7 @@ type Stage struct {
 	Name         string `json:"name"`
 	DepartmentID string `json:"department_id,omitempty"`
 	Minutes      int    `json:"minutes" minimum:"1"`
-	Unit         Unit   `json:"unit" enum:"business,calendar"`
+	Unit         Unit   `json:"unit" required:"false" enum:"business,calendar"`
 }
 
 // DefaultPauseStatuses apply when a policy names none.
@@ -230,7 +230,7 @@ func (m Match) Matches(s Subject) bool {
 // matches s, or nil.
 func Select(ps []Policy, s Subject) *Policy {
 	for i := range ps {
-		if ps[i].Enabled && ps[i].Match.Matches(s) {
+		if !ps[i].Disabled && ps[i].Match.Matches(s) {
 			return &ps[i]
 		}
 	}

@@ -2,6 +2,7 @@ package sla_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +109,6 @@ func (e *env) calendar(t *testing.T, spec calendar.Spec) string {
 
 func (e *env) policy(t *testing.T, p sla.Policy) *sla.Policy {
 	t.Helper()
-	p.Enabled = true
 	out, err := e.sla.CreatePolicy(e.ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -199,4 +199,12 @@ func TestSeedDeadlines(t *testing.T) {
 			})
 		})
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
