@@ -17,9 +17,11 @@ CREATE TABLE jobs (
     failed_at    timestamptz,
     result       text NOT NULL DEFAULT ''
 );
--- Claims scan live jobs in run_at order; finished and failed jobs, which
--- are most of the table over time, are not in the index at all.
-CREATE INDEX jobs_due ON jobs (run_at) WHERE finished_at IS NULL AND failed_at IS NULL;
+-- Claims look for live jobs of the kinds a Runner handles in run_at order;
+-- finished and failed jobs, most of the table over time, are not in the
+-- index at all. kind leads so that it, not jobs_kind (which holds every
+-- job of the kind), is the planner's choice for "kind IN (…)".
+CREATE INDEX jobs_due ON jobs (kind, run_at) WHERE finished_at IS NULL AND failed_at IS NULL;
 -- A dedup key is unique among live jobs of a kind: Enqueue's ON CONFLICT
 -- names this index, so the second enqueue is a no-op.
 CREATE UNIQUE INDEX jobs_key ON jobs (kind, key) WHERE key <> '' AND finished_at IS NULL AND failed_at IS NULL;
