@@ -27,8 +27,9 @@ type Runner struct {
 	// Workers is how many jobs run at once; default 4.
 	Workers int
 	// Lease is how long a claimed job belongs to its worker; default 5
-	// minutes. The handler's context ends with the lease, so a job that
-	// hangs is retried rather than run twice at the same time.
+	// minutes. The handler's context ends at 9/10 of the lease, so a job
+	// that hangs is retried rather than run twice at the same time; a
+	// Lease must comfortably exceed the longest handler run.
 	Lease time.Duration
 	// Poll is the longest wait between looks for due jobs when no
 	// notification arrives; default 5s. Leases expired by a crashed
@@ -63,10 +64,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	if w.owner == "" {
 		w.owner = DefaultOwner()
 	}
-	workers := cmp(r.Workers, 4)
-	w.lease = cmp(r.Lease, 5*time.Minute)
-	poll := cmp(r.Poll, 5*time.Second)
-	grace := cmp(r.Grace, 10*time.Second)
+	workers := orDefault(r.Workers, 4)
+	w.lease = orDefault(r.Lease, 5*time.Minute)
+	poll := orDefault(r.Poll, 5*time.Second)
+	grace := orDefault(r.Grace, 10*time.Second)
 
 	var wake <-chan struct{}
 	if r.Notifier != nil {
@@ -89,8 +90,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		wait := poll
 		if free := workers - len(sem); free > 0 {
 			recs, err := w.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
+			if err != nil {
 				w.log().Error("jobs: claim", "err", err)
+			}
+			if ctx.Err() != nil {
+				// Claimed as the shutdown began: hand them back rather
+				// than start work that has only the grace to finish.
+				for _, rec := range recs {
+					w.record(base, rec, `attempts = attempts - 1`)
+				}
+				return nil
 			}
 			for _, rec := range recs {
 				sem <- struct{}{}
@@ -127,7 +136,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-func cmp[T int | time.Duration](v, def T) T {
+func orDefault[T int | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}
@@ -173,6 +182,10 @@ const live = `finished_at IS NULL AND failed_at IS NULL`
 // connection. Either way a job is claimed by one worker per lease, and the
 // attempt counter it bumps is the fencing token of that claim.
 func (w *worker) claim(ctx context.Context, n int) ([]*Record, error) {
+	// Not cancelled with Run's context: a claim that commits must also
+	// return its rows, or the jobs would sit leased to nobody.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	now := w.Now().UTC()
 	args := []any{now, w.owner, now.Add(w.lease), n}
 	for _, k := range w.kinds {
@@ -225,7 +238,9 @@ func (w *worker) run(base context.Context, rec *Record) {
 		w.record(base, rec, `failed_at = $4, result = $5, last_error = $6`, w.Now().UTC(), ResultExhausted, msg)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, rec), w.lease)
+	// The handler stops a little before the lease ends, leaving time to
+	// record the outcome while the job is still this worker's.
+	ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, rec), w.lease*9/10)
 	err := w.call(ctx, rec)
 	cancel()
 	var perm permanentError
