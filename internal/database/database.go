@@ -95,10 +95,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// transactions, never corrupt the file).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("database: open sqlite: %w", err)
-	}
+	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
 	// SQLite allows one writer at a time; one connection makes writers
 	// queue in Go instead of failing with SQLITE_BUSY.
 	w.SetMaxOpenConns(1)
@@ -108,11 +105,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("database: open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("database: open sqlite: %w", err)
-	}
+	r := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn + "&_pragma=query_only(1)"})
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)

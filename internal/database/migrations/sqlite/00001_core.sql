@@ -126,6 +126,10 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_status ON tickets (status, id);
 CREATE INDEX tickets_assignee ON tickets (assignee_id, status, id);
 CREATE INDEX tickets_department ON tickets (department_id, status, id);
+-- Without a status the planners would read all of one person's or one
+-- department's tickets and sort them; these keep that a range scan too.
+CREATE INDEX tickets_assignee_recent ON tickets (assignee_id, id);
+CREATE INDEX tickets_department_recent ON tickets (department_id, id);
 CREATE INDEX tickets_customer ON tickets (customer_id, id);
 CREATE INDEX tickets_category ON tickets (category, id);
 CREATE INDEX tickets_channel ON tickets (channel, id);
