@@ -103,6 +103,7 @@ func BenchmarkList(b *testing.B) {
 			}{
 				{"status=open", admin, ticket.Filter{Status: []ticket.Status{ticket.Open}}},
 				{"status=new,open,pending", admin, ticket.Filter{Status: []ticket.Status{ticket.New, ticket.Open, ticket.PendingCustomer, ticket.PendingInternal}}},
+				{"department", admin, ticket.Filter{DepartmentID: dept}},
 				{"department&status=open", admin, ticket.Filter{DepartmentID: dept, Status: []ticket.Status{ticket.Open}}},
 				{"assignee", admin, ticket.Filter{AssigneeID: agent}},
 				{"assignee&status=open", admin, ticket.Filter{AssigneeID: agent, Status: []ticket.Status{ticket.Open}}},

@@ -101,7 +101,10 @@ func (s *Service) List(ctx context.Context, f Filter) (*Page, error) {
 		where = append(where, "t.order_number = "+arg(NormalizeOrderNumber(f.OrderNumber)))
 	}
 	if f.Tag != "" {
-		where = append(where, "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = "+arg(f.Tag)+")")
+		// EXISTS, not IN (SELECT …): the planners then walk tickets newest
+		// first and probe the tag index per ticket, stopping at a page,
+		// instead of collecting every ticket with the tag and sorting.
+		where = append(where, "EXISTS (SELECT 1 FROM ticket_tags tg WHERE tg.ticket_id = t.id AND tg.tag = "+arg(f.Tag)+")")
 	}
 	for _, r := range []struct {
 		col string
