@@ -53,7 +53,10 @@ type Runner struct {
 // in flight (at most Grace, then until their handlers return) and returns
 // nil. It returns an error only if it cannot start.
 func (r *Runner) Run(ctx context.Context) error {
-	if len(r.Handlers) == 0 {
+	switch {
+	case r.DB == nil || r.Now == nil:
+		return errors.New("jobs: runner needs DB and Now")
+	case len(r.Handlers) == 0:
 		return errors.New("jobs: runner has no handlers")
 	}
 	w := worker{Runner: r, owner: r.Owner, kinds: make([]string, 0, len(r.Handlers))}
