@@ -61,6 +61,9 @@ func (c *DemoCmd) load(ctx context.Context, app *App) error {
 		return err
 	}
 	slog.Info("demo data loaded", "departments", res.Departments, "staff", res.Staff, "customers", res.Customers, "tickets", res.Tickets, "took", time.Since(started).Round(time.Millisecond))
+	if err := demo.SeedSLA(ctx, app.Calendars, app.SLA); err != nil {
+		return err
+	}
 	if rest := c.Tickets - seeded; rest > 0 {
 		last := time.Now()
 		err := demo.Bulk(ctx, app.DB, rest, app.Now(), 2, func(done int) {
