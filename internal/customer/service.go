@@ -18,6 +18,27 @@ import (
 type Service struct {
 	DB  *database.DB
 	Now func() time.Time
+	// Hooks see every change to a customer's profile or identities inside
+	// the transaction that makes it.
+	Hooks []Hook
+}
+
+// Hook keeps state derived from customers (the search index) in step with
+// them: it runs inside the transaction of each change, so an error undoes
+// the change and the two never disagree.
+type Hook interface {
+	CustomerChanged(ctx context.Context, tx *sql.Tx, id string) error
+}
+
+func (s *Service) runHooks(ctx context.Context, tx *sql.Tx, ids ...string) error {
+	for _, h := range s.Hooks {
+		for _, id := range ids {
+			if err := h.CustomerChanged(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // NewCustomer is the input to Create.
@@ -108,7 +129,10 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewCustomer, norms 
 	for _, ident := range in.Identities {
 		audit.Diff(changes, ident.Kind, "", ident.Value)
 	}
-	return id, audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "customer", EntityID: id, CustomerID: id, Changes: changes})
+	if err := audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "customer", EntityID: id, CustomerID: id, Changes: changes}); err != nil {
+		return "", err
+	}
+	return id, s.runHooks(ctx, tx, id)
 }
 
 func (s *Service) addIdentity(ctx context.Context, tx *sql.Tx, customerID, kind, value, norm, field string) error {
@@ -317,7 +341,10 @@ func (s *Service) Update(ctx context.Context, id string, version int, p Patch) (
 		if _, ok := changes["blocked"]; ok {
 			action = map[bool]string{true: "block", false: "unblock"}[next.Blocked]
 		}
-		return audit.Record(ctx, tx, now, audit.Entry{Action: action, Entity: "customer", EntityID: id, CustomerID: id, Changes: changes})
+		if err := audit.Record(ctx, tx, now, audit.Entry{Action: action, Entity: "customer", EntityID: id, CustomerID: id, Changes: changes}); err != nil {
+			return err
+		}
+		return s.runHooks(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -350,8 +377,11 @@ func (s *Service) AddIdentity(ctx context.Context, id string, in NewIdent) (*Cus
 		if _, err := tx.ExecContext(ctx, `UPDATE customers SET version = version + 1, updated_at = $2 WHERE id = $1`, id, s.Now()); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, s.Now(), audit.Entry{Action: "add_identity", Entity: "customer", EntityID: id, CustomerID: id,
-			Changes: map[string]audit.Change{in.Kind: {Before: nil, After: in.Value}}})
+		if err := audit.Record(ctx, tx, s.Now(), audit.Entry{Action: "add_identity", Entity: "customer", EntityID: id, CustomerID: id,
+			Changes: map[string]audit.Change{in.Kind: {Before: nil, After: in.Value}}}); err != nil {
+			return err
+		}
+		return s.runHooks(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -453,7 +483,7 @@ func (s *Service) Merge(ctx context.Context, targetID, sourceID string) (*Custom
 				return err
 			}
 		}
-		return nil
+		return s.runHooks(ctx, tx, targetID, sourceID)
 	})
 	if err != nil {
 		return nil, err

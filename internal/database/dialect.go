@@ -33,6 +33,12 @@ type Dialect interface {
 	// SetTicketNumber is a statement recording $1 as the last ticket
 	// number used, for imports that write numbers themselves.
 	SetTicketNumber() string
+	// TextQuery renders full-text terms, all of which must match, in the
+	// engine's query syntax (FTS5 or tsquery), for TextMatch's argument.
+	TextQuery(terms []TextTerm) string
+	// TextMatch matches search_docs against the query bound as $arg:
+	// FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
+	TextMatch(arg int) TextMatch
 }
 
 type sqliteDialect struct{}

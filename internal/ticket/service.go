@@ -185,6 +185,11 @@ func visible(a kefu.Actor, n int) (string, []any) {
 	return cond + ")", args
 }
 
+// VisibleCondition is visible for packages that query tickets themselves
+// (search): a SQL condition on alias t limiting tickets to those a may
+// see, with its arguments numbered from n+1.
+func VisibleCondition(a kefu.Actor, n int) (string, []any) { return visible(a, n) }
+
 func (s *Service) validateNew(ctx context.Context, q database.Querier, in *NewTicket) error {
 	var fs kefu.Fields
 	in.Subject = strings.TrimSpace(in.Subject)
