@@ -41,6 +41,12 @@ type App struct {
 	sessions  *auth.SessionStore
 	API       *api.Server
 	Now       func() time.Time
+	// Jobs is the outbox every change writes its follow-up work to;
+	// Runner executes it, with one handler per job kind registered below.
+	// Leases let one instance of a cluster run each periodic task.
+	Jobs   *jobs.Queue
+	Runner *jobs.Runner
+	Leases *jobs.Leases
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -65,6 +71,13 @@ func openApp(ctx context.Context, cfg StoreConfig, secureCookies bool) (*App, er
 // newApp builds the services on an open, migrated store.
 func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time.Time, cost auth.Params) *App {
 	a := &App{DB: db, Now: now}
+	// On SQLite the queue and the runner must share one notifier, so an
+	// enqueue wakes the workers of this process at once.
+	notifier := &jobs.Notifier{DB: db}
+	owner := jobs.DefaultOwner()
+	a.Jobs = &jobs.Queue{DB: db, Now: now, Notifier: notifier}
+	a.Runner = &jobs.Runner{DB: db, Now: now, Notifier: notifier, Owner: owner, Handlers: map[string]jobs.Handler{}}
+	a.Leases = &jobs.Leases{DB: db, Now: now, Owner: owner}
 	a.Customers = &customer.Service{DB: db, Now: now}
 	a.Tickets = &ticket.Service{DB: db, Now: now, Blobs: blob.Dir{Root: filepath.Join(dataDir, "blobs")}, Customers: a.Customers}
 	a.Team = &team.Service{DB: db, Now: now}
@@ -73,7 +86,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.sessions = &auth.SessionStore{DB: db, Now: now}
 	a.Sessions = api.NewSessions(a.sessions, secureCookies)
 	a.Calendars = &calendar.Service{DB: db, Now: now}
-	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(&jobs.Queue{DB: db, Now: now})}
+	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(a.Jobs)}
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.SLA)
 	a.Calendars.Hooks = append(a.Calendars.Hooks, a.SLA)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,

@@ -45,6 +45,15 @@ func serve(ctx context.Context, app *App, addr string, grace time.Duration, read
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go app.sweep(sweepCtx, 10*time.Minute)
+	// The job runner finishes the jobs in hand before serve returns.
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- app.Runner.Run(sweepCtx) }()
+	defer func() {
+		stopSweep()
+		if err := <-runnerDone; err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("job runner", "err", err)
+		}
+	}()
 	go app.slaSweep(sweepCtx)
 
 	url := "http://" + ln.Addr().String()
