@@ -128,7 +128,9 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 			}
 		}
 	}
-	if !st.exists || st.PolicyID != polID {
+	// A ticket no policy has governed needs no row: keep creation cheap
+	// for shops that use no SLA.
+	if (st.exists && st.PolicyID != polID) || (!st.exists && polID != "") {
 		st.PolicyID = polID
 		return saveTicketState(ctx, tx, t.ID, st, now)
 	}
