@@ -272,6 +272,30 @@ func TestAPIContract(t *testing.T) {
 		c.want(c.do("GET", "/customers/"+tk.CustomerID+"/audit", nil), 200)
 		c.want(c.do("GET", "/audit?entity=ticket", nil), 200)
 
+		// --- Search (internal/search) ---
+		// Chinese without spaces (连衣裙, percent-encoded), a ticket key, an
+		// order number prefix; grouped results with marked snippets.
+		var found struct {
+			Tickets []struct {
+				Key       string `json:"key"`
+				MatchedBy string `json:"matched_by"`
+			}
+			Messages  []struct{ Snippet []struct{ Text string } }
+			Customers []struct{ Name string }
+		}
+		bot.want(bot.do("GET", "/search?q=%E8%BF%9E%E8%A1%A3%E8%A3%99", nil), 200).json(t, &found)
+		if len(found.Tickets) != 1 || found.Tickets[0].Key != key || len(found.Messages) == 0 {
+			t.Errorf("search 连衣裙: %+v", found)
+		}
+		found.Tickets = nil
+		c.want(c.do("GET", "/search?q=so-880&kinds=tickets,customers&limit=5&rank=true", nil), 200).json(t, &found)
+		if len(found.Tickets) != 1 || found.Tickets[0].MatchedBy != "order_number" {
+			t.Errorf("search by order number prefix: %+v", found)
+		}
+		c.want(c.do("GET", "/search?q="+key, nil), 200)
+		c.want(c.do("GET", "/search?q=x&kinds=orders", nil), 422)
+		// --- end of search ---
+
 		// A token without the scope is refused; an agent's token cannot
 		// read the global audit log.
 		bot.want(bot.do("GET", "/audit", nil), 403)

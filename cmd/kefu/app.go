@@ -16,6 +16,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/jobs"
+	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -38,6 +39,7 @@ type App struct {
 	Sessions  *scs.SessionManager
 	Calendars *calendar.Service
 	SLA       *sla.Service
+	Search    *search.Service
 	sessions  *auth.SessionStore
 	API       *api.Server
 	Now       func() time.Time
@@ -89,8 +91,12 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(a.Jobs)}
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.SLA)
 	a.Calendars.Hooks = append(a.Calendars.Hooks, a.SLA)
+	// Search indexes every change inside its transaction.
+	a.Search = search.New(db)
+	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Search)
+	a.Customers.Hooks = append(a.Customers.Hooks, a.Search)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
-		Calendars: a.Calendars, SLA: a.SLA})
+		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search})
 	return a
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -41,6 +42,7 @@ type Deps struct {
 	Now       func() time.Time
 	Calendars *calendar.Service
 	SLA       *sla.Service
+	Search    *search.Service
 }
 
 // Server is the API handler with its OpenAPI description.
