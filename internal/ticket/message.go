@@ -50,8 +50,8 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 	}
 	id := kefu.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, ticket_id, kind, channel, author_staff_id, author_customer_id,
-		body_text, body_html, proposes_solution, external_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, nullable(m.ExternalID), m.At)
+		body_text, body_html, proposes_solution, external_id, created_at, automated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, nullable(m.ExternalID), m.At, m.Automated)
 	if s.DB.Dialect.IsUniqueViolation(err) {
 		return "", &kefu.Error{Code: kefu.Conflict, Message: "message already stored",
 			Fields: []kefu.FieldError{{Field: "external_id", Message: "a message with this external id is already stored"}}}
@@ -110,7 +110,9 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 		if m.At.IsZero() {
 			m.At = s.Now()
 		}
-		if cur.Status == Closed {
+		reopen := cur.Status == Closed && m.Kind == FromCustomer && m.ReopenClosedWithin > 0 &&
+			cur.ClosedAt != nil && m.At.Sub(*cur.ClosedAt) <= m.ReopenClosedWithin
+		if cur.Status == Closed && !reopen {
 			if m.Kind != FromCustomer {
 				return kefu.Fieldf("ticket", "%s is closed; staff cannot add to a closed ticket", cur.Key)
 			}
@@ -139,7 +141,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 				return kefu.Fieldf("status", "%s", why)
 			}
 			next.Status = m.Status
-		case m.Kind == FromCustomer && (cur.Status == Solved || cur.Status == PendingCustomer):
+		case reopen, m.Kind == FromCustomer && !m.Automated && (cur.Status == Solved || cur.Status == PendingCustomer):
 			next.Status = Open
 		case m.Kind == Reply && cur.Status == New:
 			next.Status = Open
@@ -174,12 +176,12 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 
 const messageColumns = `m.id, m.ticket_id, m.kind, m.channel, COALESCE(CAST(m.author_staff_id AS text), ''),
 	COALESCE(CAST(m.author_customer_id AS text), ''), m.body_text, m.body_html, m.proposes_solution,
-	COALESCE(m.external_id, ''), m.created_at`
+	COALESCE(m.external_id, ''), m.created_at, m.automated`
 
 func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.AuthorStaffID, &m.AuthorCustomerID, &m.Text, &m.HTML,
-		&m.ProposesSolution, &m.ExternalID, &m.CreatedAt)
+		&m.ProposesSolution, &m.ExternalID, &m.CreatedAt, &m.Automated)
 	m.Attachments = []Attachment{}
 	return m, err
 }

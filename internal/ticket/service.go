@@ -110,6 +110,14 @@ type NewMessage struct {
 	Files       []File    `json:"attachments,omitempty"`
 	Attachments []Upload  `json:"-"`
 	At          time.Time `json:"-"` // when it was written, if not now (imports)
+	// Automated marks a customer message a machine wrote (an out-of-office
+	// reply): it is kept on the ticket but changes no status, and hooks
+	// (SLA) do not treat it as the customer writing.
+	Automated bool `json:"-"`
+	// ReopenClosedWithin lets a customer message reopen a closed ticket
+	// closed at most this long ago, instead of opening a follow-up. The
+	// email channel sets it; zero keeps closed tickets final.
+	ReopenClosedWithin time.Duration `json:"-"`
 }
 
 // File is an attachment carried in a JSON request.
@@ -705,7 +713,7 @@ func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, chang
 				solvedAt = &now
 			}
 		default:
-			solvedAt = nil // reopened
+			solvedAt, closedAt = nil, nil // reopened
 		}
 	}
 	custom, _ := json.Marshal(next.CustomFields)

@@ -135,6 +135,7 @@ type Message struct {
 	HTML             string       `json:"html,omitempty"`
 	ProposesSolution bool         `json:"proposes_solution"`
 	ExternalID       string       `json:"external_id,omitempty"`
+	Automated        bool         `json:"automated" doc:"Written by a machine (an auto-reply); it resets no SLA clock and is never answered automatically"`
 	Attachments      []Attachment `json:"attachments"`
 	CreatedAt        time.Time    `json:"created_at"`
 }
