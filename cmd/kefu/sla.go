@@ -113,8 +113,7 @@ const slaSweepEvery = time.Second
 // of the cluster at a time, under a lease. Each sweep is one indexed
 // query when nothing is due; a backlog is worked off in batches.
 func (a *App) slaSweep(ctx context.Context) {
-	leases := &jobs.Leases{DB: a.DB, Now: a.Now}
-	leases.Every(ctx, "sla.sweep", slaSweepEvery, func(ctx context.Context) error {
+	a.Leases.Every(ctx, "sla.sweep", slaSweepEvery, func(ctx context.Context) error {
 		for {
 			n, err := a.SLA.Sweep(ctx)
 			if err != nil || n < sla.SweepBatch {

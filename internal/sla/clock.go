@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -202,4 +203,28 @@ func (c *Clock) cancel(at time.Time) {
 		a := at.UTC()
 		c.CancelledAt = &a
 	}
+}
+
+// snapshot renders what is stored of the clock, at the database's
+// microsecond precision, leaving out the minutes used of a running clock
+// (a figure of the moment, recomputed whenever it is shown).
+func (c *Clock) snapshot() string {
+	us := func(t *time.Time) int64 {
+		if t == nil {
+			return 0
+		}
+		return t.UnixMicro()
+	}
+	due := c.DueAt
+	used := c.Used
+	if c.Open() && c.PausedSince == nil {
+		used = 0
+	}
+	last := Pause{}
+	if n := len(c.Pauses); n > 0 {
+		last = c.Pauses[n-1]
+	}
+	return fmt.Sprint(c.PolicyID, c.CalendarID, c.Business, c.Budget, us(&due), us(c.AgreedDueAt), us(c.WarnAt),
+		len(c.Pauses), us(&last.From), us(last.To), us(c.PausedSince), c.Paused/time.Second, used/time.Second,
+		us(c.MetAt), us(c.BreachedAt), us(c.CancelledAt), c.Warned, c.Level, us(c.NextAt))
 }

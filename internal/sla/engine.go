@@ -45,9 +45,15 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	if err != nil {
 		return err
 	}
+	if len(policies) == 0 && !st.exists {
+		return nil // no SLA in use, and none ever governed this ticket
+	}
 	var tier string
-	if err := tx.QueryRowContext(ctx, `SELECT tier FROM customers WHERE id = $1`, t.CustomerID).Scan(&tier); err != nil {
-		return fmt.Errorf("sla: customer tier: %w", err)
+	if slices.ContainsFunc(policies, func(p Policy) bool { return len(p.Match.Tiers) > 0 }) {
+		err := tx.QueryRowContext(ctx, `SELECT tier FROM customers WHERE id = $1`, t.CustomerID).Scan(&tier)
+		if err != nil {
+			return fmt.Errorf("sla: customer tier: %w", err)
+		}
 	}
 	pol := Select(policies, Subject{Ticket: t, Tier: tier})
 	polID := ""
@@ -63,9 +69,11 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	}
 	rebuild := force || c.Before == nil || !st.exists || st.PolicyID != polID || c.Before.Priority != t.Priority
 	touched := map[*Clock]bool{}
+	stored := map[*Clock]string{}
 	for _, k := range clocks {
 		if k.Open() {
 			touched[k] = true
+			stored[k] = k.snapshot()
 		}
 	}
 	if rebuild && pol != nil {
@@ -83,7 +91,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 			// A clock new to the ticket (or revived) counts from its
 			// arrival, with what already happened applied.
 			k.CancelledAt = nil
-			if err := s.facts(ctx, tx, t, k); err != nil {
+			if err := s.facts(ctx, tx, c, k); err != nil {
 				return err
 			}
 			touched[k] = true
@@ -92,6 +100,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	if pol != nil && c.Before != nil && c.Message != nil {
 		clocks = s.onMessage(t, pol, clocks, c.Message, touched)
 	}
+	meters := &meterCache{s: s}
 	for k := range touched {
 		tg, ok := Target{}, false
 		if pol != nil {
@@ -115,18 +124,22 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 		default:
 			k.resume(now)
 		}
-		m, err := s.meter(ctx, tx, pol, tg)
+		m, err := meters.get(ctx, tx, pol, tg)
 		if err != nil {
 			return err
 		}
 		k.compute(tg, m, now)
 	}
+	var changed []*Clock
 	for _, k := range clocks {
-		if touched[k] {
-			if err := saveClock(ctx, tx, k, now); err != nil {
-				return err
-			}
+		// Most changes move one clock; the others recompute to what is
+		// stored and need no write.
+		if snap, ok := stored[k]; touched[k] && (!ok || snap != k.snapshot()) {
+			changed = append(changed, k)
 		}
+	}
+	if err := saveClocks(ctx, tx, changed, now); err != nil {
+		return err
 	}
 	// A ticket no policy has governed needs no row: keep creation cheap
 	// for shops that use no SLA.
@@ -170,7 +183,8 @@ func (s *Service) onMessage(t *ticket.Ticket, pol *Policy, clocks []*Clock, m *t
 }
 
 // facts meets a clock that starts late by what the ticket already shows.
-func (s *Service) facts(ctx context.Context, q database.Querier, t *ticket.Ticket, k *Clock) error {
+func (s *Service) facts(ctx context.Context, q database.Querier, c ticket.Change, k *Clock) error {
+	t := c.After
 	k.MetAt = nil
 	switch k.Target {
 	case FirstResponse:
@@ -178,6 +192,14 @@ func (s *Service) facts(ctx context.Context, q database.Querier, t *ticket.Ticke
 	case Resolution:
 		k.MetAt = t.SolvedAt
 	case Solution:
+		if c.Before == nil {
+			// A new ticket has one message, the one in the change.
+			if m := c.Message; m != nil && m.Kind == ticket.Reply && m.ProposesSolution {
+				at := m.CreatedAt.UTC()
+				k.MetAt = &at
+			}
+			return nil
+		}
 		// Not min(): SQLite returns an aggregate of timestamps as text.
 		var at sql.NullTime
 		err := q.QueryRowContext(ctx, `SELECT created_at FROM messages WHERE ticket_id = $1 AND kind = 'reply' AND proposes_solution
@@ -204,6 +226,27 @@ func (s *Service) meter(ctx context.Context, q database.Querier, pol *Policy, tg
 		return realTime{}, nil
 	}
 	return s.Calendars.Compiled(ctx, q, pol.CalendarID)
+}
+
+// meterCache looks the policy's calendar up once per evaluation rather
+// than once per clock.
+type meterCache struct {
+	s   *Service
+	cal Meter
+}
+
+func (c *meterCache) get(ctx context.Context, q database.Querier, pol *Policy, tg Target) (Meter, error) {
+	if tg.Unit == Elapsed {
+		return realTime{}, nil
+	}
+	if c.cal == nil {
+		m, err := c.s.meter(ctx, q, pol, tg)
+		if err != nil {
+			return nil, err
+		}
+		c.cal = m
+	}
+	return c.cal, nil
 }
 
 // checkSolve refuses to solve or close a ticket with fewer public replies

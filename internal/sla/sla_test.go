@@ -58,7 +58,7 @@ func (j *jobLog) enqueue(_ context.Context, _ database.Querier, kind, key string
 	return nil
 }
 
-func newEnv(t *testing.T, db *database.DB) *env {
+func newEnv(t testing.TB, db *database.DB) *env {
 	clk := &fakeClock{t: time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)}
 	cs := &customer.Service{DB: db, Now: clk.Now}
 	ts := &ticket.Service{DB: db, Now: clk.Now, Blobs: blob.Dir{Root: t.TempDir()}, Customers: cs}
@@ -98,7 +98,7 @@ func allWeek(name, zone string, hours [][]string, days ...string) calendar.Spec 
 	return calendar.Spec{Name: name, Timezone: zone, Weekly: w}
 }
 
-func (e *env) calendar(t *testing.T, spec calendar.Spec) string {
+func (e *env) calendar(t testing.TB, spec calendar.Spec) string {
 	t.Helper()
 	r, err := e.cals.Create(e.ctx, spec)
 	if err != nil {
@@ -107,7 +107,7 @@ func (e *env) calendar(t *testing.T, spec calendar.Spec) string {
 	return r.ID
 }
 
-func (e *env) policy(t *testing.T, p sla.Policy) *sla.Policy {
+func (e *env) policy(t testing.TB, p sla.Policy) *sla.Policy {
 	t.Helper()
 	out, err := e.sla.CreatePolicy(e.ctx, p)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kefu-desk/kefu"
@@ -161,32 +162,54 @@ func getClock(ctx context.Context, q database.Querier, id string) (*Clock, error
 	return c, nil
 }
 
-// saveClock inserts or updates c. Durations are stored in whole seconds:
-// reports read minutes, and the exact instants are stored beside them.
+// saveClock inserts or updates c.
 func saveClock(ctx context.Context, q database.Querier, c *Clock, now time.Time) error {
-	if c.ID == "" {
-		c.ID = kefu.NewID()
+	return saveClocks(ctx, q, []*Clock{c}, now)
+}
+
+// clockWrite lists the columns saveClocks writes; all but the first four
+// are updated when the row exists.
+var clockWrite = []string{"id", "ticket_id", "target", "cycle", "policy_id", "calendar_id", "business",
+	"budget_seconds", "started_at", "due_at", "agreed_due_at", "warn_at", "pauses", "paused_since", "paused_seconds",
+	"used_seconds", "met_at", "breached_at", "cancelled_at", "warned", "level", "next_at", "updated_at"}
+
+// saveClocks inserts or updates cs in one statement. Durations are
+// stored in whole seconds: reports read minutes, and the exact instants
+// are stored beside them.
+func saveClocks(ctx context.Context, q database.Querier, cs []*Clock, now time.Time) error {
+	if len(cs) == 0 {
+		return nil
 	}
-	pauses, _ := json.Marshal(c.Pauses)
-	if c.Pauses == nil {
-		pauses = []byte("[]")
+	var b strings.Builder
+	b.WriteString("INSERT INTO sla_clocks (" + strings.Join(clockWrite, ", ") + ") VALUES ")
+	args := make([]any, 0, len(cs)*len(clockWrite))
+	for i, c := range cs {
+		if c.ID == "" {
+			c.ID = kefu.NewID()
+		}
+		pauses := []byte("[]")
+		if len(c.Pauses) > 0 {
+			pauses, _ = json.Marshal(c.Pauses)
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + database.Placeholders(len(args)+1, len(clockWrite)) + ")")
+		args = append(args, c.ID, c.TicketID, string(c.Target), c.Cycle, nullable(c.PolicyID), nullable(c.CalendarID), c.Business,
+			int64(c.Budget/time.Second), c.StartedAt.UTC(), c.DueAt.UTC(), c.AgreedDueAt, c.WarnAt, string(pauses), c.PausedSince,
+			int64(c.Paused/time.Second), int64(c.Used/time.Second), c.MetAt, c.BreachedAt, c.CancelledAt, c.Warned, c.Level,
+			c.NextAt, now)
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO sla_clocks (id, ticket_id, target, cycle, policy_id, calendar_id, business,
-		budget_seconds, started_at, due_at, agreed_due_at, warn_at, pauses, paused_since, paused_seconds, used_seconds,
-		met_at, breached_at, cancelled_at, warned, level, next_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-		ON CONFLICT (id) DO UPDATE SET policy_id = $5, calendar_id = $6, business = $7, budget_seconds = $8,
-		due_at = $10, agreed_due_at = $11, warn_at = $12, pauses = $13, paused_since = $14, paused_seconds = $15,
-		used_seconds = $16, met_at = $17, breached_at = $18, cancelled_at = $19, warned = $20, level = $21,
-		next_at = $22, updated_at = $23`,
-		c.ID, c.TicketID, string(c.Target), c.Cycle, nullable(c.PolicyID), nullable(c.CalendarID), c.Business,
-		int64(c.Budget/time.Second), c.StartedAt.UTC(), c.DueAt.UTC(), c.AgreedDueAt, c.WarnAt, string(pauses), c.PausedSince,
-		int64(c.Paused/time.Second), int64(c.Used/time.Second), c.MetAt, c.BreachedAt, c.CancelledAt, c.Warned, c.Level,
-		c.NextAt, now)
-	if err != nil {
-		return fmt.Errorf("sla: save clock: %w", err)
+	b.WriteString(" ON CONFLICT (id) DO UPDATE SET ")
+	for i, col := range clockWrite[4:] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col + " = excluded." + col)
 	}
-	c.dirty = false
+	if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("sla: save clocks: %w", err)
+	}
 	return nil
 }
 
