@@ -6,7 +6,7 @@ PG_URL := postgres://postgres@127.0.0.1:5432/test
 KEFU_TEST_POSTGRES_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_URL))
 export KEFU_TEST_POSTGRES_URL
 
-.PHONY: run test lint bench build e2e corpus fuzz
+.PHONY: run test lint bench build e2e corpus fuzz generate
 
 run:
 	$(GO) run ./cmd/kefu demo
@@ -26,6 +26,11 @@ bench:
 
 build:
 	$(GO) build -o bin/kefu ./cmd/kefu
+
+# Regenerates the console's templ code with go.mod's templ version; the
+# *_templ.go files are committed (a test fails when they are stale).
+generate:
+	$(GO) run github.com/a-h/templ/cmd/templ@$$($(GO) list -m -f '{{.Version}}' github.com/a-h/templ) generate -path internal/web
 
 # Parses every message of the shared real-world corpus with the real
 # binary; any crash, hang or non-zero exit fails.

@@ -15,11 +15,13 @@ import (
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
+	"github.com/kefu-desk/kefu/internal/web"
 )
 
 // StoreConfig says where Kefu keeps its data.
@@ -42,6 +44,8 @@ type App struct {
 	Search    *search.Service
 	sessions  *auth.SessionStore
 	API       *api.Server
+	Events    *events.Bus
+	Web       *web.Server
 	Now       func() time.Time
 	// Jobs is the outbox every change writes its follow-up work to;
 	// Runner executes it, with one handler per job kind registered below.
@@ -97,6 +101,11 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Customers.Hooks = append(a.Customers.Hooks, a.Search)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search})
+	// Every committed ticket change reaches open consoles on every instance.
+	a.Events = events.New(db, slog.Default())
+	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
+	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
+		Sessions: a.Sessions, Events: a.Events, Now: now})
 	return a
 }
 
@@ -116,7 +125,8 @@ func (a *App) Handler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("GET /{$}", home)
+	// The agent console owns every other path.
+	mux.Handle("/", a.Web.Handler())
 	// Browsers send Sec-Fetch-Site/Origin; a cross-site POST riding on
 	// the session cookie is refused. Token clients send neither and pass.
 	csrf := http.NewCrossOriginProtection()
@@ -125,7 +135,10 @@ func (a *App) Handler() http.Handler {
 }
 
 // Close releases the store.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	a.Events.Close()
+	return a.DB.Close()
+}
 
 // sweep runs housekeeping every interval until ctx ends. Each task is
 // idempotent, so several instances running it at once do no harm.
@@ -165,13 +178,4 @@ func recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-func home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprint(w, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Kefu</title>
-<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto">
-<h1>Kefu 客服</h1><p>Kefu is running.</p>
-<ul><li><a href="/api/v1/openapi.json">API description (OpenAPI 3.1)</a></li>
-<li><a href="/healthz">Health</a></li></ul></body></html>`)
 }

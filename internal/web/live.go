@@ -1,0 +1,298 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/events"
+)
+
+// Live updates: each console page holds one Server-Sent Events stream
+// (/events). It forwards a line per relevant event; htmx elements
+// re-fetch their fragment on the event names they listen for:
+//
+//	tickets   any ticket was created or changed (queue lists, counts)
+//	ticket    the ticket this page shows changed (thread, properties)
+//	viewers   someone started or stopped viewing or replying on it
+//	presence  a colleague went online, away or offline
+//
+// Events carry ids only; every fragment is re-read with the viewer's
+// own permissions.
+const (
+	heartbeat   = 20 * time.Second // keeps proxies from closing the stream; renews viewing
+	viewerTTL   = 50 * time.Second // a viewer not renewed within this is gone
+	replyingTTL = 15 * time.Second // "replying" lapses to "viewing" without typing
+)
+
+// Viewer modes.
+const (
+	Viewing  = "viewing"
+	Replying = "replying"
+)
+
+type viewer struct {
+	StaffID string
+	Mode    string
+	until   time.Time
+	typing  time.Time
+}
+
+// viewers knows who has which ticket open, on every instance: each
+// console announces itself through the event bus, and every instance
+// keeps the same table from what it hears.
+type viewers struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]map[string]viewer // ticket id → staff id → viewer
+}
+
+func newViewers(now func() time.Time) *viewers {
+	return &viewers{now: now, m: map[string]map[string]viewer{}}
+}
+
+// follow keeps the table from the bus until the process ends.
+func (v *viewers) follow(bus *events.Bus) {
+	c, _ := bus.Subscribe(events.Viewers)
+	for e := range c {
+		v.apply(e)
+	}
+}
+
+func (v *viewers) apply(e events.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	byStaff := v.m[e.TicketID]
+	switch e.Kind {
+	case "leave":
+		delete(byStaff, e.By)
+		if len(byStaff) == 0 {
+			delete(v.m, e.TicketID)
+		}
+		return
+	case "view", "sent":
+	default:
+		return
+	}
+	if byStaff == nil {
+		byStaff = map[string]viewer{}
+		v.m[e.TicketID] = byStaff
+	}
+	cur := byStaff[e.By]
+	cur.StaffID, cur.until = e.By, now.Add(viewerTTL)
+	switch {
+	case e.Kind == "sent":
+		cur.typing = time.Time{} // the reply went out: no longer replying
+	case e.Detail == Replying:
+		cur.typing = now
+	}
+	byStaff[e.By] = cur
+}
+
+// of lists the current viewers of a ticket other than except, replying
+// ones first.
+func (v *viewers) of(ticketID, except string) []viewer {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	var out []viewer
+	for id, vw := range v.m[ticketID] {
+		if now.After(vw.until) {
+			delete(v.m[ticketID], id)
+			continue
+		}
+		if id == except {
+			continue
+		}
+		vw.Mode = Viewing
+		if now.Sub(vw.typing) < replyingTTL {
+			vw.Mode = Replying
+		}
+		out = append(out, vw)
+	}
+	slices.SortFunc(out, func(a, b viewer) int {
+		if a.Mode != b.Mode {
+			if a.Mode == Replying {
+				return -1
+			}
+			return 1
+		}
+		if a.StaffID < b.StaffID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+func (v *viewers) stopReplying(ctx context.Context, bus *events.Bus, ticketID, staffID string) {
+	_ = bus.Publish(ctx, events.Event{Topic: events.Viewers, TicketID: ticketID, Kind: "sent", By: staffID, Detail: Viewing})
+}
+
+// activity is the composer telling that its author is typing.
+func (s *Server) activity(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := s.Tickets.Get(ctx, chi.URLParam(r, "key"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Events.Publish(ctx, events.Event{Topic: events.Viewers, TicketID: t.ID, Kind: "view", By: kefu.ActorFrom(ctx).ID, Detail: Replying}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) viewersFragment(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := s.Tickets.Get(ctx, chi.URLParam(r, "key"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	dir, err := s.directory(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	render(w, r, http.StatusOK, viewersBox(t.Key, s.viewers.of(t.ID, kefu.ActorFrom(ctx).ID), dir))
+}
+
+// streams ends every open stream when the server shuts down, so a
+// graceful shutdown does not wait for consoles that never hang up.
+type streams struct {
+	mu         sync.Mutex
+	registered map[*http.Server]bool
+	done       chan struct{}
+	once       sync.Once
+}
+
+func newStreams() *streams {
+	return &streams{registered: map[*http.Server]bool{}, done: make(chan struct{})}
+}
+
+// watch registers the shutdown hook on the server serving r, once.
+func (st *streams) watch(r *http.Request) {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.registered[srv] {
+		st.registered[srv] = true
+		srv.RegisterOnShutdown(func() { st.once.Do(func() { close(st.done) }) })
+	}
+}
+
+// stream is the console's live connection.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := kefu.ActorFrom(ctx).ID
+	var ticketID string
+	if key := r.URL.Query().Get("ticket"); key != "" {
+		t, err := s.Tickets.Get(ctx, key)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ticketID = t.ID
+	}
+	rc := http.NewResponseController(w)
+	s.streams.watch(r)
+	c, unsubscribe := s.Events.Subscribe(events.Tickets, events.Viewers, events.Staff)
+	defer unsubscribe()
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	// A dropped stream reconnects after a second (the browser's
+	// EventSource does it; htmx's extension backs off further).
+	fmt.Fprint(w, "retry: 1000\n\n")
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	announce := func(kind string) {
+		if ticketID == "" {
+			return
+		}
+		// The request context may be gone when leaving; the notice must
+		// still go out.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.Events.Publish(pctx, events.Event{Topic: events.Viewers, TicketID: ticketID, Kind: kind, By: me, Detail: Viewing}); err != nil {
+			slog.WarnContext(ctx, "web: announce viewer", "err", err)
+		}
+	}
+	announce("view")
+	defer announce("leave")
+
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		var name, data string
+		var id uint64
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.streams.done:
+			return
+		case <-tick.C:
+			s.touchPresence(ctx, me)
+			announce("view")
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			continue
+		case e, ok := <-c:
+			if !ok {
+				return
+			}
+			id = e.ID
+			switch e.Topic {
+			case events.Tickets:
+				name, data = "tickets", e.TicketID
+				if ticketID != "" && (e.TicketID == ticketID || e.Kind == events.Resync) {
+					// Two lines: lists and counts, and this page's ticket.
+					if err := writeEvent(w, id, "tickets", data); err != nil {
+						return
+					}
+					name = "ticket"
+				}
+			case events.Viewers:
+				if e.TicketID != ticketID || e.By == me {
+					continue
+				}
+				name, data = "viewers", e.By
+			case events.Staff:
+				name, data = "presence", e.By
+			}
+		}
+		if err := writeEvent(w, id, name, data); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// writeEvent writes one SSE event. Ids grow per instance; resuming from
+// Last-Event-ID is not offered yet, so a reconnecting console simply
+// re-reads its fragments.
+func writeEvent(w http.ResponseWriter, id uint64, name, data string) error {
+	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, name, data)
+	return err
+}

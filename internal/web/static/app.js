@@ -1,0 +1,222 @@
+// Kefu console behaviour: keyboard shortcuts (tinykeys), local times,
+// keeping selections across live refreshes, typing notices and the
+// @mention picker (Alpine). Everything else is htmx attributes in the
+// server's markup.
+(function () {
+  "use strict";
+
+  // htmx swaps refusals too: a 409 shows who changed the ticket, a 422
+  // the field errors. Only 204 leaves the page alone.
+  function configureHtmx() {
+    if (!window.htmx) return;
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "...", swap: true, error: false },
+    ];
+    htmx.config.historyCacheSize = 0;
+  }
+
+  function localTimes(root) {
+    var lang = document.documentElement.lang || "en";
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.title = d.toLocaleString(lang);
+      var now = new Date();
+      var opts = d.toDateString() === now.toDateString()
+        ? { hour: "2-digit", minute: "2-digit" }
+        : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+      el.textContent = d.toLocaleString(lang, opts);
+    });
+  }
+
+  function typing(e) {
+    var t = e.target;
+    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  }
+
+  // ---- queue lists: selection with j/k, kept across refreshes ----
+  var current = null; // id of the highlighted row
+
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-list [data-row]")); }
+
+  function highlight(row, focus) {
+    rows().forEach(function (r) { r.classList.remove("current"); r.removeAttribute("aria-current"); });
+    if (!row) { current = null; return; }
+    row.classList.add("current");
+    row.setAttribute("aria-current", "true");
+    current = row.dataset.id;
+    if (focus) {
+      var link = row.querySelector(".key a");
+      if (link) link.focus({ preventScroll: true });
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function move(step) {
+    var rs = rows();
+    if (!rs.length) return;
+    var i = rs.findIndex(function (r) { return r.dataset.id === current; });
+    i = i < 0 ? (step > 0 ? 0 : rs.length - 1) : Math.min(rs.length - 1, Math.max(0, i + step));
+    highlight(rs[i], true);
+  }
+
+  function currentRow() {
+    return rows().find(function (r) { return r.dataset.id === current; });
+  }
+
+  var kept = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "queue-list") {
+      kept = Array.prototype.map.call(document.querySelectorAll("#queue-list input[name=id]:checked"), function (c) { return c.value; });
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    localTimes(e.detail.elt);
+    if (kept && document.getElementById("queue-list")) {
+      kept.forEach(function (id) {
+        var c = document.querySelector('#queue-list input[name=id][value="' + CSS.escape(id) + '"]');
+        if (c) c.checked = true;
+      });
+      kept = null;
+      if (current) highlight(currentRow() || null, false);
+    }
+  });
+
+  // Bulk shortcuts on a list act on the checked rows, or the highlighted one.
+  function bulk(action, extra) {
+    var form = document.getElementById("bulk");
+    if (!form) return false;
+    var checked = form.querySelectorAll("input[name=id]:checked");
+    if (!checked.length) {
+      var row = currentRow();
+      if (!row) return false;
+      row.querySelector("input[name=id]").checked = true;
+    }
+    form.querySelector("[name=action]").value = action;
+    Object.keys(extra).forEach(function (k) { form.querySelector("[name=" + k + "]").value = extra[k]; });
+    form.requestSubmit();
+    return true;
+  }
+
+  function clickKey(k) {
+    var b = document.querySelector('[data-key="' + k + '"]');
+    if (b && !b.disabled) { b.click(); return true; }
+    return false;
+  }
+
+  function compose(kind) {
+    var form = document.getElementById("composer");
+    if (!form) return;
+    var radio = form.querySelector('input[name=kind][value="' + kind + '"]');
+    if (radio) radio.click();
+    var text = form.querySelector("textarea");
+    text.focus();
+    text.scrollIntoView({ block: "center" });
+  }
+
+  function shortcuts() {
+    var d = document.getElementById("shortcuts");
+    if (d && !d.open) d.showModal();
+  }
+
+  function bindKeys() {
+    if (!window.tinykeys) return;
+    var guard = function (fn) {
+      return function (e) {
+        if (typing(e) || e.defaultPrevented) return;
+        if (fn(e) !== false) e.preventDefault();
+      };
+    };
+    tinykeys.tinykeys(window, {
+      j: guard(function () { move(1); }),
+      k: guard(function () { move(-1); }),
+      x: guard(function () {
+        var r = currentRow();
+        if (!r) return false;
+        var c = r.querySelector("input[name=id]");
+        c.checked = !c.checked;
+      }),
+      Enter: guard(function () {
+        var r = currentRow();
+        if (!r || document.activeElement.tagName === "A") return false;
+        location.href = r.dataset.href;
+      }),
+      r: guard(function () { compose("reply"); }),
+      n: guard(function () { compose("note"); }),
+      a: guard(function () { return clickKey("a") || bulk("assign", { assignee: "me" }); }),
+      s: guard(function () { return clickKey("s") || bulk("status", { status: "solved" }); }),
+      "/": guard(function () { var q = document.getElementById("q"); q.focus(); q.select(); }),
+      "Shift+?": guard(shortcuts),
+      "?": guard(shortcuts),
+      Escape: function (e) { if (typing(e)) e.target.blur(); },
+    });
+  }
+
+  // ---- typing notice: tells colleagues "X is replying" ----
+  var lastActivity = 0;
+  document.addEventListener("input", function (e) {
+    var form = e.target.closest && e.target.closest("#composer");
+    if (!form || e.target.tagName !== "TEXTAREA") return;
+    var now = Date.now();
+    if (now - lastActivity < 8000) return;
+    lastActivity = now;
+    fetch(form.dataset.activity, { method: "POST", credentials: "same-origin" }).catch(function () {});
+  });
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-select-all]")) {
+      document.querySelectorAll("#queue-list input[name=id]").forEach(function (c) { c.checked = e.target.checked; });
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-shortcuts]")) shortcuts();
+    var row = e.target.closest && e.target.closest("#queue-list [data-row]");
+    if (row) highlight(row, false);
+  });
+
+  // ---- @mentions in the composer (Alpine component "mentions") ----
+  document.addEventListener("alpine:init", function () {
+    Alpine.data("mentions", function () {
+      return {
+        open: false, matches: [], active: 0, start: -1,
+        names: function () {
+          var host = this.$el.closest("[data-staff]");
+          try { return JSON.parse(host ? host.dataset.staff : "[]"); } catch (_) { return []; }
+        },
+        onInput: function () {
+          var ta = this.$refs.text, upto = ta.value.slice(0, ta.selectionStart);
+          var m = /(^|\s)@([^\s@]{0,20})$/.exec(upto);
+          if (!m) { this.open = false; return; }
+          var q = m[2].toLowerCase();
+          this.start = upto.length - m[2].length - 1;
+          this.matches = this.names().filter(function (n) { return n.toLowerCase().indexOf(q) >= 0; }).slice(0, 6);
+          this.active = 0;
+          this.open = this.matches.length > 0;
+        },
+        onKey: function (e) {
+          if (!this.open) return;
+          if (e.key === "ArrowDown") { this.active = (this.active + 1) % this.matches.length; e.preventDefault(); }
+          else if (e.key === "ArrowUp") { this.active = (this.active + this.matches.length - 1) % this.matches.length; e.preventDefault(); }
+          else if (e.key === "Enter" || e.key === "Tab") { this.pick(this.matches[this.active]); e.preventDefault(); }
+          else if (e.key === "Escape") { this.open = false; e.stopPropagation(); }
+        },
+        pick: function (name) {
+          var ta = this.$refs.text, end = ta.selectionStart;
+          ta.value = ta.value.slice(0, this.start) + "@" + name + " " + ta.value.slice(end);
+          var pos = this.start + name.length + 2;
+          ta.setSelectionRange(pos, pos);
+          ta.focus();
+          this.open = false;
+        },
+      };
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    configureHtmx();
+    localTimes(document);
+    bindKeys();
+  });
+})();
