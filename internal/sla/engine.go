@@ -163,7 +163,8 @@ func (s *Service) onMessage(t *ticket.Ticket, pol *Policy, clocks []*Clock, m *t
 			}
 		}
 	case ticket.FromCustomer:
-		if _, ok := pol.Target(NextReply); !ok || ends(t.Status) {
+		// An auto-reply (out of office) owes nobody an answer.
+		if _, ok := pol.Target(NextReply); !ok || ends(t.Status) || m.Automated {
 			return clocks
 		}
 		cycle := 0
@@ -256,7 +257,9 @@ func (s *Service) checkSolve(ctx context.Context, tx *sql.Tx, c ticket.Change, p
 	if pol == nil || pol.MinProgressUpdates == 0 || !ends(t.Status) || t.MergedInto != "" || st.WaivedAt != nil {
 		return nil
 	}
-	if c.Before != nil && ends(c.Before.Status) {
+	// A contact logged as already solved (a phone call settled on the
+	// spot) has no handling to report progress on.
+	if c.Before == nil || ends(c.Before.Status) {
 		return nil
 	}
 	n, err := countReplies(ctx, tx, t.ID)

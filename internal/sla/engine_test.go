@@ -11,6 +11,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/sla"
+	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -307,4 +308,78 @@ func hasFields(err error, fields ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestBreachActionsAndConditions covers a policy chosen by the customer's
+// tier, a breach that reassigns and notifies a department, and an
+// auto-reply that starts no next-reply cycle.
+func TestBreachActionsAndConditions(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		teams := &team.Service{DB: db, Now: e.clock.Now}
+		dep, err := teams.CreateDepartment(e.ctx, team.NewDepartment{Slug: "after-sales", Name: "After-sales"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var staff []string
+		for _, email := range []string{"zhang@shop.cn", "liu@shop.cn"} {
+			st, err := teams.CreateStaff(e.ctx, team.NewStaff{Email: email, Name: email, Role: kefu.RoleAgent, Departments: []string{dep.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			staff = append(staff, st.ID)
+		}
+		calID := e.calendar(t, nanbei())
+		e.policy(t, sla.Policy{Name: "gold members", Position: 1, CalendarID: calID, Definition: sla.Definition{
+			Match: sla.Match{Tiers: []string{"gold"}},
+			Targets: []sla.Target{target(sla.NextReply, 30), {Kind: sla.FirstResponse, Minutes: 5, Unit: sla.Business,
+				Breach: []sla.Action{{Kind: sla.Reassign, StaffID: staff[1]}, {Kind: sla.Notify, To: sla.ToDepartment, DepartmentID: dep.ID}}}}}})
+		e.policy(t, sla.Policy{Name: "everyone else", Position: 2, CalendarID: calID, Definition: sla.Definition{
+			Targets: []sla.Target{target(sla.FirstResponse, 60)}}})
+
+		tk := e.ticketAt(t, wed(9, 0))
+		if v, _ := e.sla.ForTicket(e.ctx, tk.ID); v.PolicyName != "everyone else" {
+			t.Fatalf("policy %q before the customer is gold", v.PolicyName)
+		}
+		if _, err := db.Write.Exec(`UPDATE customers SET tier = 'gold' WHERE id = $1`, tk.CustomerID); err != nil {
+			t.Fatal(err)
+		}
+		assign := staff[0]
+		if err := e.patch(t, tk.ID, wed(9, 1), ticket.Patch{AssigneeID: &assign}); err != nil {
+			t.Fatal(err)
+		}
+		if c := e.clock1(t, tk.ID, sla.FirstResponse); !c.DueAt.Equal(wed(9, 5)) {
+			t.Fatalf("gold first response due %s", c.DueAt.In(cst))
+		}
+		e.sweep(t, wed(9, 6))
+		got, err := e.tickets.Get(e.ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AssigneeID != staff[1] {
+			t.Errorf("assignee after the breach %s, want %s", got.AssigneeID, staff[1])
+		}
+		for _, id := range staff {
+			me := kefu.WithActor(e.ctx, kefu.Actor{Kind: kefu.ActorStaff, ID: id, Role: kefu.RoleAgent})
+			ns, err := e.sla.Notifications(me, true, "", 10)
+			if err != nil || len(ns) != 1 || ns[0].Kind != "sla.breach" {
+				t.Errorf("notifications of %s: %+v %v", id, ns, err)
+			}
+		}
+
+		e.reply(t, tk.ID, wed(9, 10), false, "")
+		e.clock.Set(wed(9, 20))
+		if _, _, err := e.tickets.AddMessage(e.ctx, tk.ID, ticket.NewMessage{Kind: ticket.FromCustomer, Text: "I am out of the office", Automated: true}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.sla.ForTicket(e.ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range v.Clocks {
+			if c.Target == sla.NextReply {
+				t.Errorf("an auto-reply started a next-reply clock: %+v", c)
+			}
+		}
+	})
 }

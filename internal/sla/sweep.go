@@ -87,7 +87,7 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("sla sweep", "err", err)
 		}
-		if n == SweepBatch {
+		if n == SweepBatch && err == nil {
 			continue
 		}
 		select {
@@ -139,13 +139,23 @@ func (s *Service) fire(ctx context.Context, clockID string) error {
 // plan decides what fires for clock k now, or returns nil (after saving
 // the clock when a warning came too late to be worth sending).
 func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, error) {
+	var tg Target
 	pol, err := getPolicy(ctx, s.DB.Write, k.PolicyID)
+	if err == nil {
+		var ok bool
+		tg, ok = pol.Target(k.Target)
+		if !ok {
+			err = kefu.Errorf(kefu.NotFound, "the policy has no %s target", k.Target)
+		}
+	}
+	if kefu.IsCode(err, kefu.NotFound) {
+		// Nothing can fire for a clock whose target is gone; the next
+		// change of its ticket cancels it. Until then the sweep skips it.
+		k.NextAt = nil
+		return nil, s.DB.InTx(ctx, func(tx *sql.Tx) error { return saveClock(ctx, tx, k, now) })
+	}
 	if err != nil {
 		return nil, err
-	}
-	tg, ok := pol.Target(k.Target)
-	if !ok {
-		return nil, nil // the next ticket change cancels it
 	}
 	m, err := s.meter(ctx, s.DB.Write, pol, tg)
 	if err != nil {
