@@ -407,6 +407,10 @@ func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
 		t.Errorf("ticket SLA after the sweep: %s", view.body)
 	}
 	c.want(c.do("GET", "/sla/due?limit=10", nil), 200)
+	rows := c.want(c.do("GET", "/sla/tickets?ids="+tk.ID+","+kefu.NewID(), nil), 200)
+	if !strings.Contains(string(rows.body), `"target":"solution"`) {
+		t.Errorf("list summaries: %s", rows.body)
+	}
 	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour), "channel": "phone"}), 422)
 	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour),
 		"channel": "phone", "customer_words": "可以，两小时内回电"}), 201)

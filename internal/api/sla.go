@@ -30,6 +30,7 @@ func (s *Server) slaRoutes() {
 	op(s, get, "/sla/policies/{id}", "get-sla-policy", "Get an SLA policy", ticketsR, s.getPolicy)
 	op(s, put, "/sla/policies/{id}", "replace-sla-policy", "Replace an SLA policy; open clocks are recomputed from their start", admin, s.replacePolicy)
 	op(s, get, "/sla/due", "sla-due", "Tickets ordered by their next SLA deadline, overdue first", ticketsR, s.slaDue)
+	op(s, get, "/sla/tickets", "sla-summaries", "The open SLA clocks of up to 100 tickets, for the rows of a list", ticketsR, s.slaSummaries)
 	op(s, get, "/tickets/{id}/sla", "ticket-sla", "A ticket's SLA clocks with state and business time left", ticketsR, s.ticketSLA)
 	op(s, post, "/tickets/{id}/sla/agreements", "agree-next-contact", "Record the next feedback time the customer agreed to; it becomes the running target's deadline", ticketsW, s.agreeNextContact, 201)
 	op(s, post, "/tickets/{id}/sla/waiver", "waive-progress-updates", "Let a ticket be solved with fewer progress updates than its policy asks (supervisors)", ticketsW, s.waiveProgress)
@@ -286,6 +287,26 @@ func (s *Server) slaDue(ctx context.Context, in *dueIn) (*dueOut, error) {
 	}
 	out := &dueOut{}
 	out.Body.Items = items
+	return out, nil
+}
+
+type summariesIn struct {
+	IDs []string `query:"ids" maxItems:"100" doc:"Comma-separated ticket ids"`
+}
+
+type summariesOut struct {
+	Body struct {
+		Tickets []sla.Summary `json:"tickets"`
+	}
+}
+
+func (s *Server) slaSummaries(ctx context.Context, in *summariesIn) (*summariesOut, error) {
+	items, err := s.SLA.Summaries(ctx, splitList(in.IDs))
+	if err != nil {
+		return nil, inQuery(err)
+	}
+	out := &summariesOut{}
+	out.Body.Tickets = items
 	return out, nil
 }
 

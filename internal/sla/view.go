@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -68,7 +69,7 @@ func (s *Service) ForTicket(ctx context.Context, ticketID string) (*TicketSLA, e
 	}
 	now := s.Now()
 	for _, k := range clocks {
-		v, err := s.view(ctx, k, pol, now)
+		v, err := s.view(ctx, k, now)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +88,7 @@ func (s *Service) ForTicket(ctx context.Context, ticketID string) (*TicketSLA, e
 	return out, nil
 }
 
-func (s *Service) view(ctx context.Context, k *Clock, pol *Policy, now time.Time) (ClockView, error) {
+func (s *Service) view(ctx context.Context, k *Clock, now time.Time) (ClockView, error) {
 	unit := Elapsed
 	if k.Business {
 		unit = Business
@@ -95,7 +96,7 @@ func (s *Service) view(ctx context.Context, k *Clock, pol *Policy, now time.Time
 	v := ClockView{Target: k.Target, Cycle: k.Cycle, State: k.State(), Unit: unit, StartedAt: k.StartedAt, DueAt: k.DueAt,
 		AgreedDueAt: k.AgreedDueAt, WarnAt: k.WarnAt, MetAt: k.MetAt, BreachedAt: k.BreachedAt, EscalationLevel: k.Level,
 		MinutesUsed: k.Used.Minutes(), PausedMinutes: k.Paused.Minutes()}
-	if !k.Open() || pol == nil {
+	if !k.Open() {
 		return v, nil
 	}
 	var m Meter = realTime{}
@@ -134,7 +135,6 @@ func (s *Service) Due(ctx context.Context, limit int) ([]DueItem, error) {
 	now := s.Now()
 	out := []DueItem{}
 	seen := map[string]bool{}
-	policies := map[string]*Policy{}
 	// Tickets the actor may not see are skipped, so read ahead.
 	for offset := 0; len(out) < limit; offset += 4 * limit {
 		rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks
@@ -168,14 +168,7 @@ func (s *Service) Due(ctx context.Context, limit int) ([]DueItem, error) {
 			if err != nil {
 				return nil, err
 			}
-			pol, ok := policies[k.PolicyID]
-			if !ok && k.PolicyID != "" {
-				if pol, err = getPolicy(ctx, s.DB.Read, k.PolicyID); err != nil {
-					return nil, err
-				}
-				policies[k.PolicyID] = pol
-			}
-			v, err := s.view(ctx, k, pol, now)
+			v, err := s.view(ctx, k, now)
 			if err != nil {
 				return nil, err
 			}
@@ -183,6 +176,75 @@ func (s *Service) Due(ctx context.Context, limit int) ([]DueItem, error) {
 		}
 		if len(batch) < 4*limit {
 			break
+		}
+	}
+	return out, nil
+}
+
+// Summary is a ticket's open clocks, for a row of a ticket list.
+type Summary struct {
+	TicketID  string      `json:"ticket_id"`
+	NextDueAt *time.Time  `json:"next_due_at,omitempty" doc:"The earliest deadline of a running clock"`
+	Clocks    []ClockView `json:"clocks" doc:"Running, paused and breached clocks; met and cancelled ones are left out"`
+}
+
+// Summaries returns the open clocks of up to 100 tickets the actor may
+// see (others are left out), in the order asked, with one query for the
+// clocks.
+func (s *Service) Summaries(ctx context.Context, ticketIDs []string) ([]Summary, error) {
+	if len(ticketIDs) > 100 {
+		return nil, kefu.Fieldf("ids", "at most 100 tickets at once")
+	}
+	out := []Summary{}
+	index := map[string]int{}
+	var args []any
+	for _, id := range ticketIDs {
+		t, err := s.Tickets.Get(ctx, id)
+		if kefu.IsCode(err, kefu.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := index[t.ID]; dup {
+			continue
+		}
+		index[t.ID] = len(out)
+		out = append(out, Summary{TicketID: t.ID, Clocks: []ClockView{}})
+		args = append(args, t.ID)
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id IN (`+
+		database.Placeholders(1, len(args))+`) AND met_at IS NULL AND cancelled_at IS NULL ORDER BY due_at`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sla: summaries: %w", err)
+	}
+	var clocks []*Clock
+	for rows.Next() {
+		k, err := scanClock(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		clocks = append(clocks, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	for _, k := range clocks {
+		v, err := s.view(ctx, k, now)
+		if err != nil {
+			return nil, err
+		}
+		sm := &out[index[k.TicketID]]
+		sm.Clocks = append(sm.Clocks, v)
+		if k.PausedSince == nil && sm.NextDueAt == nil {
+			due := k.DueAt
+			sm.NextDueAt = &due
 		}
 	}
 	return out, nil
