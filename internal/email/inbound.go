@@ -1,0 +1,633 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/blob"
+	"github.com/kefu-desk/kefu/internal/customer"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/ticket"
+)
+
+// Outcomes of an inbound mail, as the inbound log records them.
+const (
+	NewTicket  = "new_ticket" // opened a ticket
+	AddedTo    = "message"    // added to an open ticket
+	Reopened   = "reopened"   // added to a solved or recently closed ticket, which reopened
+	FollowUp   = "follow_up"  // written to a long-closed ticket: a linked follow-up opened
+	Bounced    = "bounce"     // a delivery failure report, noted on the ticket it bounced from
+	AutoReply  = "auto_reply" // written by a machine; stored, never answered
+	Blocked    = "blocked"    // from a blocked customer: kept, no ticket
+	Denied     = "denied"     // from a denied sender (or none): kept, no ticket
+	Duplicate  = "duplicate"  // already received (same Message-ID or bytes)
+	DefaultMax = 50 << 20     // default largest raw message
+)
+
+// DefaultReopenWithin is how long after closing a customer's reply still
+// reopens a ticket rather than opening a follow-up.
+const DefaultReopenWithin = 14 * 24 * time.Hour
+
+// Inbound turns raw mail into tickets, exactly once. Every mail is first
+// written to the blob store as received; the inbound_mail row that marks it
+// received is written in the same transaction as the ticket message it
+// makes, and keyed by its Message-ID, so a mail fetched twice, by two
+// instances, or through two mailboxes is stored once.
+type Inbound struct {
+	DB        *database.DB
+	Now       func() time.Time
+	Blobs     blob.Store
+	Tickets   *ticket.Service
+	Customers *customer.Service
+	// Outbound sends acknowledgements of new tickets; nil sends none.
+	Outbound *Outbound
+	// ReopenWithin: see DefaultReopenWithin (zero means the default).
+	ReopenWithin time.Duration
+	// MaxBytes caps a raw message; zero means DefaultMax.
+	MaxBytes int64
+	Log      *slog.Logger
+}
+
+// Delivery says how a mail arrived.
+type Delivery struct {
+	MailboxID string // the mailbox it was fetched from or addressed to; "" if unknown
+	Source    string // imap, smtp or api
+}
+
+// Received is one entry of the inbound log.
+type Received struct {
+	ID         string    `json:"id"`
+	MailboxID  string    `json:"mailbox_id,omitempty"`
+	Source     string    `json:"source" enum:"imap,smtp,api"`
+	MessageID  string    `json:"message_id" doc:"The mail's Message-ID, without angle brackets"`
+	From       string    `json:"from"`
+	Subject    string    `json:"subject"`
+	RawSHA256  string    `json:"raw_sha256"`
+	RawSize    int64     `json:"raw_size"`
+	Outcome    string    `json:"outcome" enum:"new_ticket,message,reopened,follow_up,bounce,auto_reply,blocked,denied,duplicate"`
+	TicketID   string    `json:"ticket_id,omitempty"`
+	MessageRef string    `json:"ticket_message_id,omitempty" doc:"The ticket message the mail became"`
+	Problems   []string  `json:"problems"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+func (s *Inbound) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// Receive stores one raw message read from r. It returns once the mail
+// is stored (the point at which an SMTP server may answer 250 and an IMAP
+// fetcher may flag or move it); a mail received before is not stored
+// again and comes back with the outcome duplicate.
+func (s *Inbound) Receive(ctx context.Context, d Delivery, r io.Reader) (*Received, error) {
+	ctx = kefu.WithActor(ctx, kefu.System)
+	max := s.MaxBytes
+	if max == 0 {
+		max = DefaultMax
+	}
+	sp, err := spool(ctx, s.Blobs, r, max)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Size == 0 {
+		return nil, kefu.Errorf(kefu.Invalid, "empty message")
+	}
+	m, uploads, err := s.parse(ctx, sp, max)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Received{ID: kefu.NewID(), MailboxID: d.MailboxID, Source: d.Source, MessageID: m.MessageID, From: strings.ToLower(m.From.Address),
+		Subject: m.Subject, RawSHA256: sp.Sum, RawSize: sp.Size, Problems: m.Problems, ReceivedAt: s.Now()}
+	key := "sha256:" + sp.Sum
+	if m.MessageID != "" {
+		key = "mid:" + m.MessageID
+	}
+	if first, err := s.seen(ctx, key); err != nil || first != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.duplicate(ctx, rec, first)
+	}
+	err = s.route(ctx, rec, key, m, uploads)
+	if kefu.IsCode(err, kefu.Conflict) {
+		// Another delivery of the same mail won the race.
+		if first, _ := s.seen(ctx, key); first != nil {
+			return s.duplicate(ctx, rec, first)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// parse reads the spooled message: from memory when small, else through
+// the skeleton, which streams large parts into the blob store.
+func (s *Inbound) parse(ctx context.Context, sp *spooled, max int64) (*Message, []ticket.Upload, error) {
+	raw := sp.Raw
+	if raw == nil {
+		f, err := s.Blobs.Open(ctx, sp.Sum)
+		if err != nil {
+			return nil, nil, err
+		}
+		raw, err = buildSkeleton(ctx, s.Blobs, f, max)
+		if err != nil {
+			// Not multipart, or unreadable as MIME: parse it whole.
+			if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+				f.Close()
+				return nil, nil, serr
+			}
+			raw, err = io.ReadAll(f)
+		}
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	m, err := ParseBytes(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, s.uploads(ctx, m), nil
+}
+
+// uploads turns the parsed attachments into ticket uploads, dropping (with
+// a problem noted) what the ticket limits refuse, since a customer's mail
+// must never be rejected for its attachments: the raw message keeps them.
+func (s *Inbound) uploads(ctx context.Context, m *Message) []ticket.Upload {
+	lim := s.Tickets.Limits
+	if lim.AttachmentBytes == 0 {
+		lim = ticket.DefaultLimits
+	}
+	var out []ticket.Upload
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		var content io.Reader = bytes.NewReader(a.Content)
+		size := int64(len(a.Content))
+		if sum, n, ok := stubbed(a.Content); ok {
+			size, a.Size = n, int(n)
+			content = &lazyBlob{ctx: ctx, store: s.Blobs, sum: sum}
+		}
+		name := strings.Map(func(r rune) rune {
+			if r == '/' || r == '\\' || r == 0 {
+				return '_'
+			}
+			return r
+		}, a.Filename)
+		if strings.TrimSpace(name) == "" {
+			name = "attachment"
+		}
+		if len(name) > 255 {
+			name = name[:255]
+		}
+		switch {
+		case len(out) >= lim.Attachments:
+			m.Problems = append(m.Problems, fmt.Sprintf("attachment %s not attached: more than %d attachments (kept in the original message)", name, lim.Attachments))
+		case size > lim.AttachmentBytes:
+			m.Problems = append(m.Problems, fmt.Sprintf("attachment %s not attached: larger than %d MB (kept in the original message)", name, lim.AttachmentBytes>>20))
+		case deniedType(lim, a.ContentType):
+			m.Problems = append(m.Problems, fmt.Sprintf("attachment %s not attached: %s files are not accepted (kept in the original message)", name, a.ContentType))
+		default:
+			out = append(out, ticket.Upload{Filename: name, ContentType: a.ContentType, Inline: a.Inline, ContentID: a.ContentID, Content: content})
+		}
+		a.Content = nil
+	}
+	return out
+}
+
+func deniedType(lim ticket.Limits, ct string) bool {
+	for _, d := range lim.DeniedTypes {
+		if strings.EqualFold(d, ct) {
+			return true
+		}
+	}
+	return false
+}
+
+// lazyBlob opens a stored part only when the ticket service reads it.
+type lazyBlob struct {
+	ctx   context.Context
+	store blob.Store
+	sum   string
+	rc    io.ReadCloser
+}
+
+func (l *lazyBlob) Read(p []byte) (int, error) {
+	if l.rc == nil {
+		f, err := l.store.Open(l.ctx, l.sum)
+		if err != nil {
+			return 0, err
+		}
+		l.rc = f
+	}
+	n, err := l.rc.Read(p)
+	if err == io.EOF {
+		l.rc.Close()
+	}
+	return n, err
+}
+
+// seen returns the log entry that first received the mail with key.
+func (s *Inbound) seen(ctx context.Context, key string) (*Received, error) {
+	list, err := listReceived(ctx, s.DB.Write, `WHERE dedup_key = $1`, key)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+func (s *Inbound) duplicate(ctx context.Context, rec, first *Received) (*Received, error) {
+	rec.Outcome, rec.TicketID, rec.MessageRef = Duplicate, first.TicketID, first.MessageRef
+	rec.Problems = append(rec.Problems, "already received as inbound "+first.ID)
+	return rec, s.DB.InTx(ctx, func(tx *sql.Tx) error { return insertReceived(ctx, tx, rec, "") })
+}
+
+// route decides what the mail is and stores it.
+func (s *Inbound) route(ctx context.Context, rec *Received, key string, m *Message, uploads []ticket.Upload) error {
+	if m.Bounce != nil {
+		return s.bounce(ctx, rec, key, m)
+	}
+	if _, msg := customer.Normalize(customer.Email, rec.From); rec.From == "" || msg != "" {
+		rec.Problems = append(rec.Problems, "no usable sender address")
+		return s.logOnly(ctx, rec, key, Denied)
+	}
+	if no, err := denied(ctx, s.DB.Read, rec.From); err != nil || no {
+		if err != nil {
+			return err
+		}
+		return s.logOnly(ctx, rec, key, Denied)
+	}
+	cust, err := s.Customers.FindByIdentity(ctx, customer.Email, rec.From)
+	if err != nil && !kefu.IsCode(err, kefu.NotFound) {
+		return err
+	}
+	if cust != nil && cust.Blocked {
+		return s.logOnly(ctx, rec, key, Blocked)
+	}
+	threadID, closed, err := s.thread(ctx, m, cust)
+	if err != nil {
+		return err
+	}
+	nm := ticket.NewMessage{Kind: ticket.FromCustomer, Text: m.Text, HTML: Sanitize(m.HTML), ExternalID: externalID(m, key),
+		Attachments: uploads, Automated: m.AutoReply}
+	s.fit(&nm, rec)
+	p := &pending{rec: rec, key: key, externalID: nm.ExternalID, auto: m.AutoReply, threaded: threadID != "", lang: language(cust, m)}
+	ctx = context.WithValue(ctx, pendingKey{}, p)
+	if threadID != "" {
+		if m.AutoReply && closed {
+			// An out-of-office answer to a closed ticket is kept in the
+			// log only: it must not open a follow-up.
+			rec.TicketID = threadID
+			return s.logOnly(ctx, rec, key, AutoReply)
+		}
+		nm.ReopenClosedWithin = s.ReopenWithin
+		if nm.ReopenClosedWithin == 0 {
+			nm.ReopenClosedWithin = DefaultReopenWithin
+		}
+		if m.AutoReply {
+			nm.ReopenClosedWithin = 0
+		}
+		_, _, err = s.Tickets.AddMessage(ctx, threadID, nm)
+	} else {
+		subject := strings.TrimSpace(m.Subject)
+		if subject == "" {
+			subject = "(no subject)"
+		}
+		if len(subject) > 500 {
+			subject = cutBytes(subject, 500)
+		}
+		_, err = s.Tickets.Create(ctx, ticket.NewTicket{Subject: subject, Channel: "email",
+			Customer: ticket.CustomerRef{Email: rec.From, Name: m.From.Name}, Message: nm})
+	}
+	if err == nil && !p.done {
+		err = fmt.Errorf("email: the inbound hook did not run; register Inbound in ticket.Service.Hooks")
+	}
+	return err
+}
+
+// fit keeps the message within the ticket limits: text always filled,
+// over-long bodies cut (the raw message keeps them).
+func (s *Inbound) fit(nm *ticket.NewMessage, rec *Received) {
+	lim := s.Tickets.Limits
+	if lim.MessageBytes == 0 {
+		lim = ticket.DefaultLimits
+	}
+	if strings.TrimSpace(nm.Text) == "" {
+		nm.Text = "(no text)"
+	}
+	if len(nm.Text) > lim.MessageBytes {
+		nm.Text = cutBytes(nm.Text, lim.MessageBytes)
+		rec.Problems = append(rec.Problems, "text cut to the message limit (the original message keeps it all)")
+	}
+	if len(nm.HTML) > lim.MessageBytes {
+		nm.HTML = ""
+		rec.Problems = append(rec.Problems, "HTML body over the message limit dropped (the original message keeps it)")
+	}
+}
+
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// externalID is what the ticket message records as its channel id: the
+// Message-ID, which threading matches replies against.
+func externalID(m *Message, key string) string {
+	if m.MessageID != "" {
+		return m.MessageID
+	}
+	return key
+}
+
+// language picks the acknowledgement language: the customer's, else
+// Chinese when the mail is written in it.
+func language(c *customer.Customer, m *Message) string {
+	if c != nil && strings.HasPrefix(c.Language, "en") {
+		return "en"
+	}
+	if c != nil && strings.HasPrefix(c.Language, "zh") {
+		return "zh-CN"
+	}
+	for _, r := range m.Subject + m.Text {
+		if unicode.Is(unicode.Han, r) {
+			return "zh-CN"
+		}
+	}
+	return "en"
+}
+
+// bounce notes a delivery failure on the ticket whose mail bounced and
+// marks the address failing; it never opens a ticket.
+func (s *Inbound) bounce(ctx context.Context, rec *Received, key string, m *Message) error {
+	b := m.Bounce
+	tid, err := s.ticketOf(ctx, []string{b.BouncedMessageID})
+	if err != nil {
+		return err
+	}
+	if tid == "" {
+		err = s.logOnly(ctx, rec, key, Bounced)
+	} else {
+		text := fmt.Sprintf("Delivery to %s failed (%s): %s", orUnknown(b.Recipient), b.Status, b.Reason)
+		if strings.HasPrefix(b.Status, "4") {
+			text = fmt.Sprintf("Delivery to %s is delayed and still being retried (%s): %s", orUnknown(b.Recipient), b.Status, b.Reason)
+		}
+		p := &pending{rec: rec, key: key, externalID: externalID(m, key), bounce: true}
+		_, _, err = s.Tickets.AddMessage(context.WithValue(ctx, pendingKey{}, p), tid, ticket.NewMessage{Kind: ticket.Note, Text: text, ExternalID: p.externalID})
+		if kefu.IsCode(err, kefu.Invalid) {
+			// A closed ticket takes no notes: the log still links it.
+			rec.TicketID = tid
+			err = s.logOnly(ctx, rec, key, Bounced)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// Only a permanent failure means the address is dead; 4.x.x is late.
+	if b.Recipient != "" && strings.HasPrefix(b.Status, "5") {
+		if err := s.Customers.MarkFailing(ctx, customer.Email, b.Recipient, true); err != nil && !kefu.IsCode(err, kefu.Invalid) {
+			s.log().Warn("mark address failing", "address", b.Recipient, "err", err)
+		}
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown recipient"
+	}
+	return s
+}
+
+// logOnly records a mail that becomes no ticket message.
+func (s *Inbound) logOnly(ctx context.Context, rec *Received, key, outcome string) error {
+	rec.Outcome = outcome
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error { return insertReceived(ctx, tx, rec, key) })
+}
+
+// pending carries a mail being stored through the ticket service to the
+// hook, which writes its log entry inside the ticket's transaction.
+type pending struct {
+	rec        *Received
+	key        string
+	externalID string
+	auto       bool
+	bounce     bool
+	threaded   bool
+	lang       string
+	done       bool
+}
+
+type pendingKey struct{}
+
+// TicketChanged writes the inbound log entry of the mail being stored, in
+// the transaction of the ticket message it became; a second delivery of
+// the same mail fails here (unique key) and so stores nothing. It also
+// enqueues the acknowledgement of a new ticket.
+func (s *Inbound) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
+	p, _ := ctx.Value(pendingKey{}).(*pending)
+	if p == nil || p.done || c.Message == nil || c.Message.ExternalID != p.externalID {
+		return nil
+	}
+	p.done = true
+	rec := p.rec
+	rec.TicketID, rec.MessageRef = c.After.ID, c.Message.ID
+	switch {
+	case p.bounce:
+		rec.Outcome = Bounced
+	case p.auto:
+		rec.Outcome = AutoReply
+	case c.Before == nil && p.threaded:
+		rec.Outcome = FollowUp
+	case c.Before == nil:
+		rec.Outcome = NewTicket
+	case (c.Before.Status == ticket.Closed || c.Before.Status == ticket.Solved) && c.After.Status == ticket.Open:
+		rec.Outcome = Reopened
+	default:
+		rec.Outcome = AddedTo
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET raw_sha256 = $2 WHERE id = $1`, c.Message.ID, rec.RawSHA256); err != nil {
+		return fmt.Errorf("email: raw link: %w", err)
+	}
+	if err := insertReceived(ctx, tx, rec, p.key); err != nil {
+		return err
+	}
+	if rec.Outcome == NewTicket && s.Outbound != nil {
+		return s.Outbound.acknowledge(ctx, tx, rec.MailboxID, c.After, rec.From, p.lang)
+	}
+	return nil
+}
+
+func insertReceived(ctx context.Context, tx *sql.Tx, r *Received, key string) error {
+	if r.Problems == nil {
+		r.Problems = []string{}
+	}
+	problems, _ := json.Marshal(r.Problems)
+	_, err := tx.ExecContext(ctx, `INSERT INTO inbound_mail (id, dedup_key, mailbox_id, source, message_id, from_address, subject,
+		raw_sha256, raw_size, outcome, ticket_id, message_ref, problems, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r.ID, nullable(key), nullable(r.MailboxID), r.Source, r.MessageID, r.From, cutBytes(r.Subject, 1000), r.RawSHA256, r.RawSize,
+		r.Outcome, nullable(r.TicketID), nullable(r.MessageRef), string(problems), r.ReceivedAt)
+	if isUnique(err) {
+		return kefu.Errorf(kefu.Conflict, "mail %s already received", key)
+	}
+	if err != nil {
+		return fmt.Errorf("email: inbound log: %w", err)
+	}
+	return nil
+}
+
+// isUnique recognises a unique violation on either engine without the
+// dialect at hand (inside a hook).
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// InboundFilter selects inbound log entries.
+type InboundFilter struct {
+	MailboxID string
+	Outcome   string
+	TicketID  string
+	Before    string // id of the last entry of the previous page
+	Limit     int
+}
+
+// List returns inbound log entries, newest first (admins only).
+func (s *Inbound) List(ctx context.Context, f InboundFilter) ([]*Received, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	where, args := []string{"1=1"}, []any{}
+	add := func(cond, v string) {
+		if v != "" {
+			args = append(args, v)
+			where = append(where, fmt.Sprintf(cond, len(args)))
+		}
+	}
+	if f.MailboxID != "" && !kefu.ValidID(f.MailboxID) || f.TicketID != "" && !kefu.ValidID(f.TicketID) || f.Before != "" && !kefu.ValidID(f.Before) {
+		return nil, kefu.Fieldf("id", "is not an id")
+	}
+	add("mailbox_id = $%d", f.MailboxID)
+	add("outcome = $%d", f.Outcome)
+	add("ticket_id = $%d", f.TicketID)
+	add("id < $%d", f.Before)
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	return listReceived(ctx, s.DB.Read, "WHERE "+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit), args...)
+}
+
+// Get returns one inbound log entry (admins only).
+func (s *Inbound) Get(ctx context.Context, id string) (*Received, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if !kefu.ValidID(id) {
+		return nil, kefu.Errorf(kefu.NotFound, "no inbound mail %s", id)
+	}
+	list, err := listReceived(ctx, s.DB.Read, `WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, kefu.Errorf(kefu.NotFound, "no inbound mail %s", id)
+	}
+	return list[0], nil
+}
+
+func listReceived(ctx context.Context, q database.Querier, where string, args ...any) ([]*Received, error) {
+	rows, err := q.QueryContext(ctx, `SELECT CAST(id AS text), COALESCE(CAST(mailbox_id AS text), ''), source, message_id, from_address,
+		subject, raw_sha256, raw_size, outcome, COALESCE(CAST(ticket_id AS text), ''), COALESCE(CAST(message_ref AS text), ''),
+		problems, received_at FROM inbound_mail `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("email: inbound log: %w", err)
+	}
+	defer rows.Close()
+	out := []*Received{}
+	for rows.Next() {
+		var r Received
+		var problems string
+		if err := rows.Scan(&r.ID, &r.MailboxID, &r.Source, &r.MessageID, &r.From, &r.Subject, &r.RawSHA256, &r.RawSize,
+			&r.Outcome, &r.TicketID, &r.MessageRef, &problems, &r.ReceivedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(problems), &r.Problems); err != nil {
+			return nil, fmt.Errorf("email: inbound %s problems: %w", r.ID, err)
+		}
+		r.ReceivedAt = r.ReceivedAt.UTC()
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// OpenRaw returns the original of an inbound mail (admins only).
+func (s *Inbound) OpenRaw(ctx context.Context, id string) (*Received, io.ReadSeekCloser, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := s.Blobs.Open(ctx, r.RawSHA256)
+	return r, f, err
+}
+
+// OpenMessageRaw returns the original mail a ticket message came from, if
+// the actor may see the ticket.
+func (s *Inbound) OpenMessageRaw(ctx context.Context, messageID string) (size int64, f io.ReadSeekCloser, err error) {
+	if !kefu.ValidID(messageID) {
+		return 0, nil, kefu.Errorf(kefu.NotFound, "no message %s", messageID)
+	}
+	var ticketID, sum string
+	err = s.DB.Read.QueryRowContext(ctx, `SELECT CAST(ticket_id AS text), raw_sha256 FROM messages WHERE id = $1`, messageID).Scan(&ticketID, &sum)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && sum == "" {
+		return 0, nil, kefu.Errorf(kefu.NotFound, "message %s has no original mail", messageID)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := s.Tickets.Get(ctx, ticketID); err != nil {
+		return 0, nil, kefu.Errorf(kefu.NotFound, "no message %s", messageID)
+	}
+	f, err = s.Blobs.Open(ctx, sum)
+	if err != nil {
+		return 0, nil, err
+	}
+	size, err = f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return 0, nil, err
+	}
+	return size, f, nil
+}
