@@ -56,7 +56,7 @@ func TestGracefulShutdown(t *testing.T) {
 	half := len(payload) / 2
 	io.WriteString(w, payload[:half])
 	time.Sleep(100 * time.Millisecond) // the server is now reading this body
-	stop()                              // as SIGTERM does
+	stop()                             // as SIGTERM does
 	time.Sleep(100 * time.Millisecond)
 	io.WriteString(w, payload[half:])
 	w.Close()
