@@ -383,3 +383,39 @@ func TestBreachActionsAndConditions(t *testing.T) {
 		}
 	})
 }
+
+// TestPolicyEdit recomputes open clocks when a policy changes, and leaves
+// everything as it was when the edit is refused.
+func TestPolicyEdit(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		calID := e.calendar(t, nanbei())
+		p := e.policy(t, sla.Policy{Name: "default", CalendarID: calID, Definition: sla.Definition{
+			Targets: []sla.Target{target(sla.FirstResponse, 60)}}})
+		tk := e.ticketAt(t, wed(9, 0))
+		bad := *p
+		bad.Targets = []sla.Target{{Kind: sla.FirstResponse, Minutes: 0}}
+		bad.CalendarID = kefu.NewID()
+		if _, err := e.sla.UpdatePolicy(e.ctx, p.ID, p.Version, bad); !hasFields(err, "targets[0].minutes", "calendar_id") {
+			t.Fatalf("bad edit: %v", err)
+		}
+		if got, _ := e.sla.Policy(e.ctx, p.ID); got.Version != 1 || got.Targets[0].Minutes != 60 {
+			t.Fatalf("a refused edit changed the policy: %+v", got)
+		}
+		next := *p
+		next.Targets = []sla.Target{target(sla.FirstResponse, 30), target(sla.Resolution, 120)}
+		e.clock.Set(wed(9, 10))
+		if _, err := e.sla.UpdatePolicy(e.ctx, p.ID, p.Version, next); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.sla.UpdatePolicy(e.ctx, p.ID, p.Version, next); !kefu.IsCode(err, kefu.Stale) {
+			t.Fatalf("stale edit: %v", err)
+		}
+		if c := e.clock1(t, tk.ID, sla.FirstResponse); !c.DueAt.Equal(wed(9, 30)) {
+			t.Fatalf("first response due %s after the edit", c.DueAt.In(cst))
+		}
+		if c := e.clock1(t, tk.ID, sla.Resolution); !c.DueAt.Equal(wed(11, 0)) || !c.StartedAt.Equal(wed(9, 0)) {
+			t.Fatalf("a target added by the edit: %+v", c)
+		}
+	})
+}
