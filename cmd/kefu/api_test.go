@@ -414,6 +414,9 @@ func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
 	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour), "channel": "phone"}), 422)
 	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/agreements", map[string]any{"target": "solution", "next_contact_at": app.Now().Add(2 * time.Hour),
 		"channel": "phone", "customer_words": "可以，两小时内回电"}), 201)
+	if file := c.want(c.do("GET", "/customers/"+tk.CustomerID+"/file", nil), 200); !strings.Contains(string(file.body), "两小时内回电") {
+		t.Errorf("the customer's consent is not in their service file: %.800s", file.body)
+	}
 	c.want(c.do("PATCH", "/tickets/"+tk.ID, map[string]string{"status": "solved"}), 422)
 	c.want(c.do("POST", "/tickets/"+tk.ID+"/sla/waiver", map[string]string{"reason": "客户电话确认已解决"}), 200)
 	c.want(c.do("PATCH", "/tickets/"+tk.ID, map[string]string{"status": "solved"}), 200)

@@ -49,7 +49,8 @@ const SweepBatch = 200
 // lease); running it on several at once is still safe, only wasteful:
 // each event fires once whoever gets there first.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	now := s.Now()
+	// UTC: SQLite compares stored timestamps as text.
+	now := s.Now().UTC()
 	rows, err := s.DB.Read.QueryContext(ctx, `SELECT CAST(id AS text) FROM sla_clocks
 		WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at LIMIT `+fmt.Sprint(SweepBatch), now)
 	if err != nil {
