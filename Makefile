@@ -32,6 +32,16 @@ build:
 generate:
 	$(GO) run github.com/a-h/templ/cmd/templ@$$($(GO) list -m -f '{{.Version}}' github.com/a-h/templ) generate -path internal/web
 
+# Browser tests of the console (e2e/): Debian's chromium driven by
+# playwright-core under node:test, against the real binary on a demo store.
+# Installs chromium (and CJK fonts for the screenshots) when missing;
+# never downloads a browser build of its own.
+e2e:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@fc-list 2>/dev/null | grep -qi 'CJK' || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 || echo "e2e: no CJK fonts; screenshots show boxes for Chinese"
+	@[ -d e2e/node_modules ] || (cd e2e && npm ci --no-audit --no-fund)
+	cd e2e && node --test --test-concurrency=1
+
 # Parses every message of the shared real-world corpus with the real
 # binary; any crash, hang or non-zero exit fails.
 CORPUS ?= ../shared/testdata/email

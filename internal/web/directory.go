@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"regexp"
 
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -78,4 +79,20 @@ func categoryLabel(ctx context.Context, c ticket.Category) string {
 		return c.NameZh
 	}
 	return c.NameEn
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// humanize replaces the staff and department ids in a thread event
+// ("assignee: none → 01a2…") with their names.
+func (d *directory) humanize(ctx context.Context, text string) string {
+	return uuidRE.ReplaceAllStringFunc(text, func(id string) string {
+		if st, ok := d.staff[id]; ok {
+			return st.Name
+		}
+		if dp, ok := d.depts[id]; ok {
+			return deptName(ctx, dp)
+		}
+		return id
+	})
 }

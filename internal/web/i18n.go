@@ -26,9 +26,6 @@ var bundle = func() *i18n.Bundle {
 	return b
 }()
 
-// languages are the interface languages, as team.Languages spells them.
-var languages = []string{"en", "zh-CN"}
-
 // matcher picks the nearest supported language for Accept-Language, so
 // zh, zh-Hans and zh-SG all get Simplified Chinese.
 var matcher = language.NewMatcher([]language.Tag{language.English, language.SimplifiedChinese})

@@ -246,11 +246,7 @@ func patchFrom(form url.Values, defs []ticket.CustomField, me string) (ticket.Pa
 
 // splitTags reads "a, b c" as tags a, b, c.
 func splitTags(s string) []string {
-	var out []string
-	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '，' }) {
-		out = append(out, t)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '，' })
 }
 
 // conflicts lists the fields whose current value differs from what the
