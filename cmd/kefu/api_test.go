@@ -307,6 +307,7 @@ func TestAPIContract(t *testing.T) {
 		c.want(c.do("GET", "/me", nil), 401)
 
 		exerciseSLA(t, app, c, admin.ID)
+		exerciseEmail(t, app, c)
 
 		checkAllOperations(t, c)
 	})

@@ -53,6 +53,7 @@ type App struct {
 	Jobs   *jobs.Queue
 	Runner *jobs.Runner
 	Leases *jobs.Leases
+	Mail   *mailChannel
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -99,8 +100,10 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Search = search.New(db)
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Search)
 	a.Customers.Hooks = append(a.Customers.Hooks, a.Search)
+	a.Mail = newMail(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
-		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search})
+		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search,
+		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})

@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
@@ -43,6 +44,11 @@ type Deps struct {
 	Calendars *calendar.Service
 	SLA       *sla.Service
 	Search    *search.Service
+	// The email channel.
+	Mailboxes *email.Mailboxes
+	Inbound   *email.Inbound
+	Outbound  *email.Outbound
+	IMAPDial  email.Dialer
 }
 
 // Server is the API handler with its OpenAPI description.

@@ -60,4 +60,5 @@ func (s *Server) routes() {
 	op(s, get, "/audit", "list-audit", "The audit log, newest first", auditR, s.listAudit)
 	s.slaRoutes()
 	s.searchRoutes()
+	s.emailRoutes()
 }

@@ -46,26 +46,26 @@ type Mailbox struct {
 // IMAPSettings say where to fetch a mailbox's mail. An empty Host means
 // mail arrives only through the SMTP receiver or the inbound API.
 type IMAPSettings struct {
-	Host     string `json:"host"`
-	Port     int    `json:"port" doc:"Default 993 with tls, 143 otherwise"`
-	Security string `json:"security" enum:"tls,starttls,none" doc:"tls (implicit TLS), starttls, or none (loopback only)"`
-	Username string `json:"username"`
-	Password string `json:"password" doc:"Stored in the database; never returned (shown as ******** when set)"`
-	Folder   string `json:"folder" doc:"Default INBOX"`
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty" doc:"Default 993 with tls, 143 otherwise"`
+	Security string `json:"security,omitempty" enum:"tls,starttls,none" doc:"tls (implicit TLS), starttls, or none (loopback only)"`
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty" doc:"Stored in the database; never returned (shown as ******** when set)"`
+	Folder   string `json:"folder,omitempty" doc:"Default INBOX"`
 	// AfterImport is what happens to a message on the server once Kefu
 	// has stored it: "flag" marks it read (\Seen), "move" moves it to
 	// MoveTo. Nothing happens before it is stored.
-	AfterImport string `json:"after_import" enum:"flag,move"`
+	AfterImport string `json:"after_import,omitempty" enum:"flag,move"`
 	MoveTo      string `json:"move_to,omitempty" doc:"Folder for after_import=move"`
 }
 
 // SMTPSettings say how to send from a mailbox.
 type SMTPSettings struct {
-	Host     string `json:"host"`
-	Port     int    `json:"port" doc:"Default 587 with starttls, 465 with tls"`
-	Security string `json:"security" enum:"tls,starttls,none" doc:"starttls (required), tls (implicit), or none (loopback only)"`
-	Username string `json:"username" doc:"Empty sends without authentication"`
-	Password string `json:"password" doc:"Stored in the database; never returned"`
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty" doc:"Default 587 with starttls, 465 with tls"`
+	Security string `json:"security,omitempty" enum:"tls,starttls,none" doc:"starttls (required), tls (implicit), or none (loopback only)"`
+	Username string `json:"username,omitempty" doc:"Empty sends without authentication"`
+	Password string `json:"password,omitempty" doc:"Stored in the database; never returned"`
 }
 
 // Hidden is what a stored password reads as through the API; sending it
@@ -377,3 +377,6 @@ func (s *Mailboxes) savePosition(ctx context.Context, id string, validity, lastU
 		WHERE id = $1`, id, int64(validity), int64(lastUID), s.Now(), pollErr)
 	return err
 }
+
+// ETagVersion is the version an ETag of the mailbox names.
+func (m Mailbox) ETagVersion() int { return m.Version }
