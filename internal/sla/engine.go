@@ -24,7 +24,7 @@ func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change
 			return err
 		}
 	}
-	return s.evaluate(ctx, tx, c, false)
+	return s.evaluate(ctx, tx, c, false, nil)
 }
 
 // cycleZero are the targets that run once per ticket, from its arrival.
@@ -35,15 +35,18 @@ func ends(st ticket.Status) bool { return st == ticket.Solved || st == ticket.Cl
 // evaluate selects the ticket's policy and moves its clocks for change c.
 // force recomputes every open clock from its start (policy or calendar
 // edits); so do a new policy and a priority change.
-func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool) error {
+// policies, when not nil, are the policies in match order (a caller
+// evaluating many tickets loads them once).
+func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool, policies []Policy) error {
 	t, now := c.After, c.At.UTC()
 	st, err := loadTicketState(ctx, tx, t.ID)
 	if err != nil {
 		return err
 	}
-	policies, err := listPolicies(ctx, tx)
-	if err != nil {
-		return err
+	if policies == nil {
+		if policies, err = listPolicies(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if len(policies) == 0 && !st.exists {
 		return nil // no SLA in use, and none ever governed this ticket
@@ -320,5 +323,5 @@ var errAlreadyFired = errors.New("sla: already fired")
 // evaluateAt is for callers outside a ticket change (agreements): it
 // recomputes the ticket's open clocks as of now.
 func (s *Service) evaluateAt(ctx context.Context, tx *sql.Tx, t *ticket.Ticket, now time.Time) error {
-	return s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, false)
+	return s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, false, nil)
 }

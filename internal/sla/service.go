@@ -68,16 +68,13 @@ func (s *Service) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
 		if err := savePolicy(ctx, tx, &p, true); err != nil {
 			return s.nameConflict(err)
 		}
-		if err := audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "sla_policy", EntityID: p.ID,
-			Changes: map[string]audit.Change{"policy": {After: p}}}); err != nil {
-			return err
-		}
-		return s.reapply(ctx, tx, "")
+		return audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "sla_policy", EntityID: p.ID,
+			Changes: map[string]audit.Change{"policy": {After: p}}})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return &p, s.afterPolicyChange(ctx)
 }
 
 // UpdatePolicy replaces policy id if it is still at version (0 skips the
@@ -109,9 +106,23 @@ func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Po
 			return err
 		}
 		out = &p
-		return s.reapply(ctx, tx, "")
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, s.afterPolicyChange(ctx)
+}
+
+// afterPolicyChange brings open tickets under the changed policy list.
+// The policy is saved whatever happens here, so a failure is reported as
+// such rather than as a refused edit.
+func (s *Service) afterPolicyChange(ctx context.Context) error {
+	if err := s.reapplyAll(ctx); err != nil {
+		return &kefu.Error{Code: kefu.Unavailable, Err: err,
+			Message: "the policy was saved, but recomputing open tickets stopped; each catches up at its next change"}
+	}
+	return nil
 }
 
 func (s *Service) nameConflict(err error) error {
@@ -135,34 +146,42 @@ func (s *Service) checkPolicy(ctx context.Context, q database.Querier, p *Policy
 // CalendarChanged recomputes the open clocks counted in calendar id; the
 // calendar service calls it inside the transaction of the edit.
 func (s *Service) CalendarChanged(ctx context.Context, tx *sql.Tx, id string) error {
-	return s.reapply(ctx, tx, id)
+	ids, err := ticketIDs(ctx, tx, `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks
+		WHERE calendar_id = $1 AND met_at IS NULL AND cancelled_at IS NULL`, id)
+	if err != nil {
+		return err
+	}
+	return s.reevaluate(ctx, tx, ids)
 }
 
-// reapply re-evaluates open tickets after a policy or calendar change:
-// the tickets with open clocks in calendarID, or every open ticket when
-// calendarID is "" (a policy may now match tickets it did not).
-func (s *Service) reapply(ctx context.Context, tx *sql.Tx, calendarID string) error {
-	q := `SELECT CAST(id AS text) FROM tickets WHERE status NOT IN ('solved', 'closed') AND merged_into IS NULL ORDER BY id`
-	args := []any{}
-	if calendarID != "" {
-		q = `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks WHERE calendar_id = $1 AND met_at IS NULL AND cancelled_at IS NULL`
-		args = append(args, calendarID)
-	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("sla: reapply: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+// ReapplyBatch is how many tickets one transaction of a re-evaluation
+// after a policy change covers.
+const ReapplyBatch = 500
+
+// reapplyAll re-evaluates every open ticket after a policy change (a
+// policy may start or stop matching any of them), in batches that each
+// commit, so a large backlog never holds the write lock for long. If it
+// stops half-way, each remaining ticket catches up at its next change.
+func (s *Service) reapplyAll(ctx context.Context) error {
+	after := "00000000-0000-0000-0000-000000000000"
+	for {
+		ids, err := ticketIDs(ctx, s.DB.Read, `SELECT CAST(id AS text) FROM tickets
+			WHERE status NOT IN ('solved', 'closed') AND merged_into IS NULL AND id > $1
+			ORDER BY id LIMIT `+fmt.Sprint(ReapplyBatch), after)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		ids = append(ids, id)
+		if err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.reevaluate(ctx, tx, ids) }); err != nil {
+			return err
+		}
+		after = ids[len(ids)-1]
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+}
+
+// reevaluate recomputes the given tickets' clocks from their start.
+func (s *Service) reevaluate(ctx context.Context, tx *sql.Tx, ids []string) error {
+	policies, err := listPolicies(ctx, tx)
+	if err != nil {
 		return err
 	}
 	sys := kefu.WithActor(ctx, kefu.System)
@@ -172,9 +191,26 @@ func (s *Service) reapply(ctx context.Context, tx *sql.Tx, calendarID string) er
 		if err != nil {
 			return err
 		}
-		if err := s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, true); err != nil {
+		if err := s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, true, policies); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func ticketIDs(ctx context.Context, q database.Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sla: tickets to recompute: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
