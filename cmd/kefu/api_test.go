@@ -363,7 +363,10 @@ func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.want(c.do("POST", "/calendars/"+calID+"/import", map[string]string{"format": "holiday-cn", "data": string(holidays)}, "If-Match", `"2"`), 200)
+	c.want(c.do("PATCH", "/calendars/"+calID+"/overrides", map[string]any{"set": map[string]any{"2025-12-31": [][]string{{"08:30", "25:00"}}}}, "If-Match", `"2"`), 422)
+	c.want(c.do("PATCH", "/calendars/"+calID+"/overrides", map[string]any{"set": map[string]any{"2025-12-31": [][]string{{"08:30", "12:00"}}},
+		"remove": []string{"2025-12-24"}}, "If-Match", `"2"`), 200)
+	c.want(c.do("POST", "/calendars/"+calID+"/import", map[string]string{"format": "holiday-cn", "data": string(holidays)}, "If-Match", `"3"`), 200)
 	due := c.want(c.do("GET", "/calendars/"+calID+"/deadline?start=2025-09-26T17:25:00%2B08:00&minutes=30", nil), 200)
 	if due.field(t, "due") != "2025-09-28T08:55:00+08:00" {
 		t.Errorf("deadline %s", due.body)

@@ -14,6 +14,7 @@ import (
 func (s *Server) slaRoutes() {
 	const (
 		get, post, put     = http.MethodGet, http.MethodPost, http.MethodPut
+		patch              = http.MethodPatch
 		ticketsR, ticketsW = "tickets:read", "tickets:write"
 		admin              = "admin"
 	)
@@ -21,6 +22,7 @@ func (s *Server) slaRoutes() {
 	op(s, post, "/calendars", "create-calendar", "Create a business calendar", admin, s.createCalendar, 201)
 	op(s, get, "/calendars/{id}", "get-calendar", "Get a business calendar", ticketsR, s.getCalendar)
 	op(s, put, "/calendars/{id}", "replace-calendar", "Replace a calendar's hours and overrides; send If-Match; a rejected calendar leaves the stored one untouched", admin, s.replaceCalendar)
+	op(s, patch, "/calendars/{id}/overrides", "edit-overrides", "Set or remove the overrides of some dates, keeping the rest; send If-Match", admin, s.editOverrides)
 	op(s, post, "/calendars/{id}/import", "import-holidays", "Add the days of a holiday-cn JSON or iCalendar file as overrides", admin, s.importHolidays)
 	op(s, get, "/calendars/{id}/deadline", "calendar-deadline", "What if a request arrives at start: when is a budget of business minutes used up", ticketsR, s.calendarDeadline)
 	op(s, get, "/calendars/{id}/between", "calendar-between", "Business minutes between two instants", ticketsR, s.calendarBetween)
@@ -116,6 +118,23 @@ func (s *Server) replaceCalendar(ctx context.Context, in *replaceCalendarIn) (*c
 		return nil, err
 	}
 	return calendarResult(s.Calendars.Update(ctx, in.ID, v, in.Body.spec()))
+}
+
+type overridesIn struct {
+	ID      string `path:"id"`
+	IfMatch string `header:"If-Match"`
+	Body    struct {
+		Set    map[string][][]string `json:"set,omitempty" doc:"YYYY-MM-DD: intervals; an empty list closes the date"`
+		Remove []string              `json:"remove,omitempty" doc:"Dates whose override is removed, so the weekly hours apply again"`
+	}
+}
+
+func (s *Server) editOverrides(ctx context.Context, in *overridesIn) (*calendarOut, error) {
+	v, err := ifMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	return calendarResult(s.Calendars.EditOverrides(ctx, in.ID, v, in.Body.Set, in.Body.Remove))
 }
 
 type importIn struct {

@@ -139,6 +139,27 @@ func (s *Service) Update(ctx context.Context, id string, version int, spec Spec)
 	return s.edit(ctx, id, version, func(*Spec) error { return nil }, &spec)
 }
 
+// EditOverrides sets the hours of the dates in set (an empty list closes
+// a date) and removes the overrides of the dates in remove, leaving the
+// rest of calendar id as it is.
+func (s *Service) EditOverrides(ctx context.Context, id string, version int, set map[string][][]string, remove []string) (*Record, error) {
+	return s.edit(ctx, id, version, func(sp *Spec) error {
+		if sp.Overrides == nil {
+			sp.Overrides = map[string][][]string{}
+		}
+		for _, d := range remove {
+			delete(sp.Overrides, d)
+		}
+		for d, h := range set {
+			if h == nil {
+				h = [][]string{}
+			}
+			sp.Overrides[d] = h
+		}
+		return nil
+	}, nil)
+}
+
 // Import adds the holidays of a file (format FormatHolidayCN or
 // FormatICS) to calendar id as overrides; see Spec.ImportHolidayCN and
 // Spec.ImportICS.
