@@ -100,7 +100,6 @@ func (s *Service) Agree(ctx context.Context, ticketID string, in NewAgreement) (
 		}
 		ag.Target = k.Target
 		k.AgreedDueAt = &ag.NextContactAt
-		k.dirty = true
 		if err := saveClock(ctx, tx, k, now); err != nil {
 			return err
 		}

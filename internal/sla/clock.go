@@ -53,8 +53,6 @@ type Clock struct {
 	Paused      time.Duration // finished pauses, in the clock's unit
 	Used        time.Duration // as of met, pause start or the last compute
 	NextAt      *time.Time
-
-	dirty bool
 }
 
 // State is what a person sees of a clock.
@@ -136,7 +134,6 @@ func (c *Clock) compute(t Target, m Meter, now time.Time) {
 		c.BreachedAt = &due
 	}
 	c.NextAt = c.next(t, m)
-	c.dirty = true
 }
 
 // next is when the sweep has something to do for the clock, or nil.
@@ -186,8 +183,6 @@ func (c *Clock) resume(at time.Time) {
 		c.Pauses[n-1].To = &to
 	}
 }
-
-func (c *Clock) paused() bool { n := len(c.Pauses); return n > 0 && c.Pauses[n-1].To == nil }
 
 func (c *Clock) meet(at time.Time) {
 	if c.Open() {

@@ -3,11 +3,15 @@ package sla
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
 // Notification is an in-app notice to a staff member.
@@ -96,4 +100,95 @@ func (s *Service) MarkRead(ctx context.Context, id string) (*Notification, error
 	}
 	n.CreatedAt, n.ReadAt = n.CreatedAt.UTC(), timePtr(read)
 	return &n, nil
+}
+
+// notify sends an in-app notice and an email job to every recipient of
+// the firing's notify actions.
+func (s *Service) notify(ctx context.Context, tx *sql.Tx, eventID string, f *firing, t *ticket.Ticket) error {
+	var to []string
+	for _, a := range f.actions {
+		if a.Kind != Notify {
+			continue
+		}
+		ids, err := recipients(ctx, tx, a, t)
+		if err != nil {
+			return err
+		}
+		to = append(to, ids...)
+	}
+	slices.Sort(to)
+	now := s.Now()
+	for _, staffID := range slices.Compact(to) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, staff_id, ticket_id, kind, text, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, kefu.NewID(), staffID, t.ID, "sla."+f.kind, f.text, now)
+		if err != nil {
+			return fmt.Errorf("sla: notification: %w", err)
+		}
+		if s.Enqueue == nil {
+			continue
+		}
+		payload, _ := json.Marshal(map[string]string{"staff_id": staffID, "ticket_id": t.ID, "text": f.text})
+		if err := s.Enqueue(ctx, tx, EmailKind, eventID+":"+staffID, payload, now); err != nil {
+			return fmt.Errorf("sla: email job: %w", err)
+		}
+	}
+	return nil
+}
+
+// recipients resolves a notify action to staff ids. An unassigned ticket's
+// "assignee" notice goes to the supervisors; a department without
+// supervisors hands "supervisors" to every supervisor, and with none at
+// all to the administrators, so a breach is never announced to nobody.
+func recipients(ctx context.Context, q database.Querier, a Action, t *ticket.Ticket) ([]string, error) {
+	switch a.To {
+	case ToAssignee:
+		if t.AssigneeID != "" {
+			return []string{t.AssigneeID}, nil
+		}
+		return supervisors(ctx, q, t.DepartmentID)
+	case ToSupervisors:
+		return supervisors(ctx, q, t.DepartmentID)
+	case ToDepartment:
+		dep := a.DepartmentID
+		if dep == "" {
+			dep = t.DepartmentID
+		}
+		return staffIDs(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
+			WHERE sd.department_id = $1 AND s.disabled_at IS NULL`, dep)
+	case ToStaff:
+		return []string{a.StaffID}, nil
+	}
+	return nil, nil
+}
+
+func supervisors(ctx context.Context, q database.Querier, department string) ([]string, error) {
+	if department != "" {
+		ids, err := staffIDs(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
+			WHERE sd.department_id = $1 AND s.role = 'supervisor' AND s.disabled_at IS NULL`, department)
+		if err != nil || len(ids) > 0 {
+			return ids, err
+		}
+	}
+	ids, err := staffIDs(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'supervisor' AND disabled_at IS NULL`)
+	if err != nil || len(ids) > 0 {
+		return ids, err
+	}
+	return staffIDs(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'admin' AND disabled_at IS NULL`)
+}
+
+func staffIDs(ctx context.Context, q database.Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sla: recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
