@@ -166,3 +166,23 @@ test('the layout holds at phone width', async () => {
   await shot(pa, '09-phone');
   await pa.setViewportSize({ width: 1280, height: 860 });
 });
+
+test('an admin page refuses a bad field, then saves', async () => {
+  await pa.goto(kefu.url + '/admin/departments');
+  await pa.getByRole('heading', { name: 'Departments' }).first().waitFor();
+  await pa.getByLabel('Name', { exact: true }).fill('Returns desk');
+  await pa.getByLabel('Chinese name').fill('退货组');
+  await pa.getByLabel('Slug').fill('Returns Desk');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  const err = pa.locator('#a-slug-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /lower-case letters/);
+  assert.equal(await pa.getByLabel('Slug').getAttribute('aria-invalid'), 'true');
+  assert.equal(await pa.getByLabel('Chinese name').inputValue(), '退货组', 'what was typed is kept');
+  await shot(pa, '10-admin-error');
+  await pa.getByLabel('Slug').fill('returns-desk');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  await pa.getByRole('status').filter({ hasText: 'Saved: Returns desk' }).waitFor();
+  await pa.getByRole('cell', { name: '退货组' }).waitFor();
+  await shot(pa, '11-admin-saved');
+});

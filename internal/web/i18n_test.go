@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -53,6 +54,12 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	for _, k := range []string{Online, Away, Offline} {
 		used["presence."+k] = true
+	}
+	for _, r := range kefu.Roles {
+		used["role."+string(r)] = true
+	}
+	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit"} {
+		used["admin."+tab] = true
 	}
 	for _, f := range propFields {
 		used["field."+f] = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -137,3 +138,5 @@ func staffNames(d *directory) string {
 	b, _ := json.Marshal(names)
 	return string(b)
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

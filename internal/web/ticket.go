@@ -141,6 +141,16 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.Tickets.Update(ctx, d.T.ID, version, p)
 	var ke *kefu.Error
+	if errors.As(err, &ke) && ke.Code == kefu.Stale {
+		// Only a change to what the editor saw is a conflict. When just
+		// the version moved (a message was added, a field they did not
+		// see changed), their edit still applies to what they saw.
+		if cur, ok := ke.Current.(*ticket.Ticket); ok {
+			if len(conflicts(ctx, &ticketData{T: cur, Dir: d.Dir, Fields: d.Fields}, form)) == 0 {
+				t, err = s.Tickets.Update(ctx, d.T.ID, cur.Version, p)
+			}
+		}
+	}
 	switch {
 	case err == nil:
 		d.T = t
@@ -151,9 +161,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Conflict = conflicts(ctx, d, form)
 		if len(d.Conflict) == 0 {
-			// Only the version moved (a message was added): nothing the
-			// editor saw differs, but their change still was not saved,
-			// and the panel now has the new version to try again with.
+			// It moved again between the retry and now.
 			d.Conflict = []change{{Field: T(ctx, "conflict.version"), Before: strconv.Itoa(version), After: strconv.Itoa(d.T.Version)}}
 		}
 		render(w, r, http.StatusConflict, props(*d))

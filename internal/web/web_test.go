@@ -228,6 +228,15 @@ func TestTicketPageEditsAndStaleRefusal(t *testing.T) {
 			t.Fatalf("assignee %q after assign to me", cur.AssigneeID)
 		}
 		want(t, b.get("/t/"+e.ticket.Key+"/audit"), 200, "assignee_id")
+
+		// A message moves only the version: an edit of what the editor
+		// saw still applies.
+		old := cur.Version
+		if _, _, err := e.tickets.AddMessage(kefu.WithActor(context.Background(), kefu.System), e.ticket.ID, ticket.NewMessage{Kind: ticket.Note, Text: "内部备注"}); err != nil {
+			t.Fatal(err)
+		}
+		form = url.Values{"version": {itoa(old)}, "seen.priority": {string(cur.Priority)}, "priority": {"high"}, "seen.status": {string(cur.Status)}, "status": {string(cur.Status)}}
+		want(t, b.send("PATCH", "/t/"+e.ticket.Key, form), 200, `value="high" selected`)
 	})
 }
 
@@ -322,3 +331,32 @@ func TestStaticAssetsAreCachedByHash(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestAdminFormsShowFieldErrorsAndSaveNothing(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		b := e.signin("admin@example.com")
+		for _, path := range []string{"/admin/staff", "/admin/departments", "/admin/categories", "/admin/fields", "/admin/tokens", "/admin/audit", "/admin/staff/" + e.agent.ID} {
+			want(t, b.get(path), 200)
+		}
+		p := b.post("/admin/departments", url.Values{"name": {"After-sales"}, "name_zh": {"售后"}, "slug": {"After Sales"}})
+		want(t, p, 422, "Nothing was saved", `id="a-slug-error"`, "lower-case letters", `value="售后"`)
+		want(t, b.get("/admin/departments"), 200)
+		if strings.Contains(b.get("/admin/departments").body, "售后") {
+			t.Fatal("a refused department was saved")
+		}
+		want(t, b.post("/admin/departments", url.Values{"name": {"After-sales"}, "name_zh": {"售后"}, "slug": {"after-sales"}}), 200, "Saved: After-sales", "售后")
+
+		want(t, b.post("/admin/staff", url.Values{"name": {""}, "email": {"not an email"}, "role": {"agent"}, "language": {"en"}}), 422,
+			`id="a-email-error"`, `id="a-name-error"`)
+		want(t, b.post("/admin/fields", url.Values{"key": {"size"}, "label_en": {"Size"}, "type": {"select"}, "position": {"1"}}), 422, "at least one option")
+		want(t, b.post("/admin/fields", url.Values{"key": {"size"}, "label_en": {"Size"}, "type": {"select"}, "options": {"S, M, L"}, "position": {"1"}}), 200, "S, M, L")
+
+		p = b.post("/admin/tokens", url.Values{"name": {"shop sync"}, "scopes": {"tickets:read"}})
+		want(t, p, 200, "shown only this once", "kfu_")
+
+		li := e.signin("li.na@example.com")
+		want(t, li.get("/admin/staff"), 403)
+		want(t, li.get("/admin/audit"), 403)
+	})
+}
