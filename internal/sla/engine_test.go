@@ -419,3 +419,46 @@ func TestPolicyEdit(t *testing.T) {
 		}
 	})
 }
+
+// TestDueOrderAndSummaries lists tickets by their next deadline and shows
+// a page of tickets' open clocks in one call.
+func TestDueOrderAndSummaries(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		calID := e.calendar(t, nanbei())
+		e.policy(t, sla.Policy{Name: "default", CalendarID: calID, Definition: sla.Definition{
+			Targets: []sla.Target{target(sla.FirstResponse, 30), target(sla.Resolution, 240)}}})
+		late := e.ticketAt(t, wed(9, 0))
+		paused := e.ticketAt(t, wed(9, 5))
+		soon := e.ticketAt(t, wed(9, 10))
+		answered := e.ticketAt(t, wed(9, 15))
+		e.reply(t, paused.ID, wed(9, 20), false, ticket.PendingCustomer)
+		e.reply(t, answered.ID, wed(9, 21), false, "")
+		e.clock.Set(wed(9, 35))
+		items, err := e.sla.Due(e.ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range items {
+			got = append(got, it.Ticket.Key+" "+string(it.Clock.Target))
+		}
+		want := []string{late.Key + " first_response", soon.Key + " first_response", answered.Key + " resolution"}
+		if strings.Join(got, ", ") != strings.Join(want, ", ") {
+			t.Fatalf("due order %v, want %v", got, want)
+		}
+		if items[0].Clock.MinutesLeft != -5 || items[0].Clock.State != sla.Breached && items[0].Clock.State != sla.Running {
+			t.Errorf("overdue clock %+v", items[0].Clock)
+		}
+		sums, err := e.sla.Summaries(e.ctx, []string{paused.ID, kefu.NewID(), late.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums) != 2 || sums[0].TicketID != paused.ID || len(sums[0].Clocks) != 1 || sums[0].Clocks[0].State != sla.Paused || sums[0].NextDueAt != nil {
+			t.Fatalf("summary of the paused ticket %+v", sums)
+		}
+		if len(sums[1].Clocks) != 2 || !sums[1].NextDueAt.Equal(wed(9, 30)) {
+			t.Fatalf("summary of the late ticket %+v", sums[1])
+		}
+	})
+}
