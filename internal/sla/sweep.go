@@ -32,6 +32,7 @@ type firing struct {
 	actions           []Action
 	target            Target
 	meter             Meter
+	loc               *time.Location // the policy calendar's zone, for people
 	text              string
 	done              bool
 }
@@ -160,7 +161,12 @@ func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, e
 	if err != nil {
 		return nil, err
 	}
-	f := &firing{clockID: k.ID, ticketID: k.TicketID, due: k.DueAt, target: tg, meter: m}
+	// Notices show times in the shop's zone, also for calendar-minute targets.
+	cal, err := s.Calendars.Compiled(ctx, s.DB.Write, pol.CalendarID)
+	if err != nil {
+		return nil, err
+	}
+	f := &firing{clockID: k.ID, ticketID: k.TicketID, due: k.DueAt, target: tg, meter: m, loc: cal.Location()}
 	switch {
 	case !k.Warned && k.WarnAt != nil && !k.WarnAt.After(now) && now.Before(k.DueAt):
 		f.kind, f.level, f.actions = KindWarning, 1, tg.Warn.Notify
@@ -262,10 +268,7 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, f *firing, t *ticket.T
 }
 
 func describe(t *ticket.Ticket, k *Clock, f *firing) string {
-	due := f.due.UTC().Format(time.RFC3339)
-	if loc, ok := f.meter.(interface{ Location() *time.Location }); ok {
-		due = f.due.In(loc.Location()).Format("2006-01-02 15:04 MST")
-	}
+	due := f.due.In(f.loc).Format("2006-01-02 15:04 MST")
 	what := map[TargetKind]string{FirstResponse: "first response", NextReply: "next reply", Solution: "solution", Resolution: "resolution"}[k.Target]
 	switch f.kind {
 	case KindWarning:
