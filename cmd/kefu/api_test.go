@@ -410,7 +410,9 @@ func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
 	if !strings.Contains(string(view.body), `"state":"breached"`) {
 		t.Errorf("ticket SLA after the sweep: %s", view.body)
 	}
-	c.want(c.do("GET", "/sla/due?limit=10", nil), 200)
+	if mine := c.want(c.do("GET", "/sla/due?assignee=me&limit=10", nil), 200); !strings.Contains(string(mine.body), tk.ID) {
+		t.Errorf("the admin's due queue lacks their ticket: %s", mine.body)
+	}
 	rows := c.want(c.do("GET", "/sla/tickets?ids="+tk.ID+","+kefu.NewID(), nil), 200)
 	if !strings.Contains(string(rows.body), `"target":"solution"`) {
 		t.Errorf("list summaries: %s", rows.body)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/sla"
 )
@@ -290,7 +291,9 @@ func (s *Server) replacePolicy(ctx context.Context, in *replacePolicyIn) (*polic
 }
 
 type dueIn struct {
-	Limit int `query:"limit" minimum:"1" maximum:"100" default:"25"`
+	Assignee   string `query:"assignee" doc:"Staff id, \"me\" or \"none\""`
+	Department string `query:"department" doc:"Department id or \"none\""`
+	Limit      int    `query:"limit" minimum:"1" maximum:"100" default:"25"`
 }
 
 type dueOut struct {
@@ -300,7 +303,11 @@ type dueOut struct {
 }
 
 func (s *Server) slaDue(ctx context.Context, in *dueIn) (*dueOut, error) {
-	items, err := s.SLA.Due(ctx, in.Limit)
+	f := sla.DueFilter{Assignee: in.Assignee, Department: in.Department, Limit: in.Limit}
+	if f.Assignee == "me" {
+		f.Assignee = kefu.ActorFrom(ctx).ID
+	}
+	items, err := s.SLA.Due(ctx, f)
 	if err != nil {
 		return nil, inQuery(err)
 	}

@@ -435,7 +435,7 @@ func TestDueOrderAndSummaries(t *testing.T) {
 		e.reply(t, paused.ID, wed(9, 20), false, ticket.PendingCustomer)
 		e.reply(t, answered.ID, wed(9, 21), false, "")
 		e.clock.Set(wed(9, 35))
-		items, err := e.sla.Due(e.ctx, 10)
+		items, err := e.sla.Due(e.ctx, sla.DueFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,6 +449,16 @@ func TestDueOrderAndSummaries(t *testing.T) {
 		}
 		if items[0].Clock.MinutesLeft != -5 || items[0].Clock.State != sla.Breached && items[0].Clock.State != sla.Running {
 			t.Errorf("overdue clock %+v", items[0].Clock)
+		}
+		mine := kefu.NewID()
+		if mineOnly, err := e.sla.Due(e.ctx, sla.DueFilter{Assignee: mine}); err != nil || len(mineOnly) != 0 {
+			t.Fatalf("due for a staff member with no tickets: %v %v", mineOnly, err)
+		}
+		if _, err := e.sla.Due(e.ctx, sla.DueFilter{Department: "x", Limit: 101}); !hasFields(err, "department", "limit") {
+			t.Fatalf("bad due filter: %v", err)
+		}
+		if unassigned, err := e.sla.Due(e.ctx, sla.DueFilter{Assignee: "none", Limit: 1}); err != nil || len(unassigned) != 1 || unassigned[0].Ticket.ID != late.ID {
+			t.Fatalf("unassigned due first: %v %v", unassigned, err)
 		}
 		sums, err := e.sla.Summaries(e.ctx, []string{paused.ID, kefu.NewID(), late.ID})
 		if err != nil {

@@ -122,15 +122,40 @@ type DueItem struct {
 	Clock  ClockView      `json:"clock"`
 }
 
+// DueFilter narrows the due-next list to a queue.
+type DueFilter struct {
+	Assignee   string // a staff id, or "none" for unassigned tickets
+	Department string // a department id, or "none"
+	Limit      int
+}
+
 // Due returns tickets the actor may see in the order their running clocks
 // fall due, overdue first. It walks the due index, so it costs the same
 // with 100 or 100,000 open tickets.
-func (s *Service) Due(ctx context.Context, limit int) ([]DueItem, error) {
+func (s *Service) Due(ctx context.Context, f DueFilter) ([]DueItem, error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = 25
 	}
+	var fs kefu.Fields
 	if limit > 100 {
-		return nil, kefu.Fieldf("limit", "must be at most 100")
+		fs.Add("limit", "must be at most 100")
+	}
+	where, args := "", []any{}
+	for _, c := range []struct{ field, col, v string }{{"assignee", "assignee_id", f.Assignee}, {"department", "department_id", f.Department}} {
+		switch {
+		case c.v == "":
+		case c.v == "none":
+			where += " AND ticket_id IN (SELECT id FROM tickets WHERE " + c.col + " IS NULL)"
+		case !kefu.ValidID(c.v):
+			fs.Add(c.field, "is not an id")
+		default:
+			args = append(args, c.v)
+			where += fmt.Sprintf(" AND ticket_id IN (SELECT id FROM tickets WHERE %s = $%d)", c.col, len(args))
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
 	}
 	now := s.Now()
 	out := []DueItem{}
@@ -138,8 +163,8 @@ func (s *Service) Due(ctx context.Context, limit int) ([]DueItem, error) {
 	// Tickets the actor may not see are skipped, so read ahead.
 	for offset := 0; len(out) < limit; offset += 4 * limit {
 		rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks
-			WHERE met_at IS NULL AND cancelled_at IS NULL AND paused_since IS NULL
-			ORDER BY due_at, ticket_id LIMIT `+fmt.Sprint(4*limit)+` OFFSET `+fmt.Sprint(offset))
+			WHERE met_at IS NULL AND cancelled_at IS NULL AND paused_since IS NULL`+where+`
+			ORDER BY due_at, ticket_id LIMIT `+fmt.Sprint(4*limit)+` OFFSET `+fmt.Sprint(offset), args...)
 		if err != nil {
 			return nil, fmt.Errorf("sla: due: %w", err)
 		}
