@@ -186,3 +186,27 @@ test('an admin page refuses a bad field, then saves', async () => {
   await pa.getByRole('cell', { name: '退货组' }).waitFor();
   await shot(pa, '11-admin-saved');
 });
+
+test('search finds a Chinese word', async () => {
+  await pa.goto(kefu.url + '/queue/mine');
+  await pa.locator('main h1').click();
+  await pa.keyboard.press('/');
+  await pa.keyboard.type('羊毛大衣');
+  await pa.keyboard.press('Enter');
+  await pa.getByRole('heading', { name: 'Search' }).waitFor();
+  const hit = pa.locator('ul.hits li').filter({ has: pa.locator('mark', { hasText: '羊毛大衣' }) }).first();
+  await hit.waitFor();
+  await shot(pa, '12-search');
+  await hit.getByRole('link').first().click();
+  await pa.waitForURL(/\/t\/KF-\d+$/);
+});
+
+test('SLA views list tickets by deadline', async () => {
+  await pa.goto(kefu.url + '/queue/breached');
+  await pa.getByRole('heading', { name: 'SLA breached' }).waitFor();
+  const late = pa.locator('#queue-list td.clock.late');
+  if (await late.count() > 0) {
+    assert.match(await late.first().textContent(), /^\s*-/, 'a breached clock shows negative time left');
+  }
+  await shot(pa, '13-breached');
+});

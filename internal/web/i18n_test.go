@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -60,6 +61,9 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit"} {
 		used["admin."+tab] = true
+	}
+	for _, k := range sla.TargetKinds {
+		used["sla."+string(k)] = true
 	}
 	for _, f := range propFields {
 		used["field."+f] = true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -21,6 +22,8 @@ type queueData struct {
 	Filter  url.Values
 	Dir     *directory
 	Results []bulkResult
+	// Clocks are the SLA clocks of a due view's tickets, by ticket id.
+	Clocks map[string]sla.ClockView
 }
 
 // pageSize is the queue page length: a screenful on a laptop.
@@ -38,10 +41,16 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := v.Filter
-	f.Limit = pageSize
-	f.Cursor = r.URL.Query().Get("cursor")
-	page, err := s.Tickets.List(ctx, f)
+	var page *ticket.Page
+	var clocks map[string]sla.ClockView
+	if v.SLA {
+		page, clocks, _, err = s.slaView(ctx, v.ID)
+	} else {
+		f := v.Filter
+		f.Limit = pageSize
+		f.Cursor = r.URL.Query().Get("cursor")
+		page, err = s.Tickets.List(ctx, f)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -52,7 +61,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, fq := parseFilter(v.Query, "")
-	d := queueData{Views: vs, View: v, Page: page, Cursor: f.Cursor, Filter: fq, Dir: dir}
+	d := queueData{Views: vs, View: v, Page: page, Cursor: r.URL.Query().Get("cursor"), Filter: fq, Dir: dir, Clocks: clocks}
 	if r.URL.Query().Get("fragment") == "list" {
 		render(w, r, http.StatusOK, queueList(d))
 		return
@@ -180,23 +189,6 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("HX-Trigger", "refresh-list")
 	render(w, r, http.StatusOK, bulkReport(results))
-}
-
-// jump is the search box: a ticket key opens the ticket; anything else
-// lists the tickets of that order number.
-func (s *Server) jump(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if q == "" {
-		http.Redirect(w, r, "/queue/mine", http.StatusSeeOther)
-		return
-	}
-	if _, ok := ticket.ParseKey(q); ok {
-		if t, err := s.Tickets.Get(r.Context(), q); err == nil {
-			http.Redirect(w, r, "/t/"+t.Key, http.StatusSeeOther)
-			return
-		}
-	}
-	http.Redirect(w, r, "/queue/custom?"+url.Values{"order": {q}}.Encode(), http.StatusSeeOther)
 }
 
 // countLabel shows a capped count.

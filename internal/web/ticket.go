@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -31,6 +32,7 @@ type ticketData struct {
 	// Conflict and Errors explain a refused edit of the properties.
 	Conflict []change
 	Errors   map[string]string
+	SLA      *sla.TicketSLA // nil without an SLA service
 }
 
 // change is one field's value as the editor saw it and as it is now.
@@ -55,7 +57,13 @@ func (s *Server) loadTicket(ctx context.Context, key string) (*ticketData, error
 		return nil, err
 	}
 	fields = slices.DeleteFunc(fields, func(f ticket.CustomField) bool { return f.Archived })
-	return &ticketData{T: t, Dir: dir, Fields: fields}, nil
+	d := &ticketData{T: t, Dir: dir, Fields: fields}
+	if s.SLA != nil {
+		if d.SLA, err = s.SLA.ForTicket(ctx, t.ID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ type queueView struct {
 	Count  int    // -1 until counted
 	More   bool   // more than Count
 	Saved  bool
+	SLA    bool // listed by SLA deadline, from the SLA's due list
 }
 
 // countCap bounds the work of a count: a view shows "100+" past it.
@@ -43,6 +44,12 @@ func (s *Server) views(ctx context.Context) ([]queueView, error) {
 		{ID: "unassigned", Label: T(ctx, "view.unassigned"), Filter: ticket.Filter{AssigneeID: "none", Status: active}},
 		{ID: "pending", Label: T(ctx, "view.pending"), Filter: ticket.Filter{Status: []ticket.Status{ticket.PendingCustomer}}},
 		{ID: "solved", Label: T(ctx, "view.solved"), Filter: ticket.Filter{Status: []ticket.Status{ticket.Solved}, UpdatedAfter: now.Add(-7 * 24 * time.Hour)}},
+	}
+	if s.SLA != nil {
+		vs = append(vs[:2], append([]queueView{
+			{ID: "due", Label: T(ctx, "view.due"), SLA: true},
+			{ID: "breached", Label: T(ctx, "view.breached"), SLA: true},
+		}, vs[2:]...)...)
 	}
 	deps, err := s.Team.ListDepartments(ctx)
 	if err != nil {
@@ -77,7 +84,15 @@ func deptName(ctx context.Context, d team.Department) string {
 
 // count fills in each view's capped count.
 func (s *Server) count(ctx context.Context, vs []queueView) error {
+	if s.SLA != nil {
+		if err := s.countSLA(ctx, vs); err != nil {
+			return err
+		}
+	}
 	for i := range vs {
+		if vs[i].SLA {
+			continue
+		}
 		f := vs[i].Filter
 		f.Limit = countCap
 		p, err := s.Tickets.List(ctx, f)

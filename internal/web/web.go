@@ -21,6 +21,8 @@ import (
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/events"
+	"github.com/kefu-desk/kefu/internal/search"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -36,7 +38,11 @@ type Deps struct {
 	// sign-in through it.
 	Sessions *scs.SessionManager
 	Events   *events.Bus
-	Now      func() time.Time
+	// SLA, when set, adds the due-soon and breached views and each
+	// ticket's clocks; Search, when set, answers the search box.
+	SLA    *sla.Service
+	Search *search.Service
+	Now    func() time.Time
 }
 
 // Server is the console.
@@ -73,7 +79,7 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/views", s.saveView)
 		r.Post("/views/{id}/delete", s.deleteView)
 		r.Post("/bulk", s.bulk)
-		r.Get("/go", s.jump)
+		r.Get("/go", s.searchPage)
 
 		r.Get("/t/{key}", s.ticketPage)
 		r.Get("/t/{key}/thread", s.threadFragment)
