@@ -242,19 +242,29 @@ func TestProgressUpdatesBeforeSolving(t *testing.T) {
 	})
 }
 
-// TestWarningsAndEscalationsFireOnce sweeps from several goroutines at
-// once, again and again, and counts what fired.
+// TestWarningsAndEscalationsFireOnce sweeps from two instances and
+// several goroutines at once, again and again, and counts what fired.
 func TestWarningsAndEscalationsFireOnce(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		seed002(e, t)
 		tk := e.ticketAt(t, wed(9, 0))
+		// A second instance: its own services and caches over the same
+		// store, as after a restart or beside another replica.
+		other := newEnv(t, db)
+		other.clock = e.clock
+		other.sla.Now, other.tickets.Now, other.cals.Now = e.clock.Now, e.clock.Now, e.clock.Now
+		other.sla.Enqueue = e.jobs.enqueue
 		sweepAll := func(at time.Time) {
 			e.clock.Set(at)
 			var wg sync.WaitGroup
-			for range 4 {
+			for i := range 4 {
+				s := e.sla
+				if i%2 == 1 {
+					s = other.sla
+				}
 				wg.Go(func() {
-					if _, err := e.sla.Sweep(e.ctx); err != nil {
+					if _, err := s.Sweep(e.ctx); err != nil {
 						t.Error(err)
 					}
 				})
