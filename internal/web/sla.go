@@ -21,7 +21,7 @@ const dueSoonWithin = 4 * time.Hour
 // slaView fills a due view's page from the SLA's due list: id is "due"
 // or "breached".
 func (s *Server) slaView(ctx context.Context, id string) (*ticket.Page, map[string]sla.ClockView, bool, error) {
-	items, err := s.SLA.Due(ctx, countCap)
+	items, err := s.SLA.Due(ctx, sla.DueFilter{Limit: countCap})
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -47,7 +47,7 @@ func inSLAView(id string, c sla.ClockView) bool {
 
 // countSLA fills the counts of the SLA views from one due list.
 func (s *Server) countSLA(ctx context.Context, vs []queueView) error {
-	items, err := s.SLA.Due(ctx, countCap)
+	items, err := s.SLA.Due(ctx, sla.DueFilter{Limit: countCap})
 	if err != nil {
 		return err
 	}
