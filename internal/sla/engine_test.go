@@ -1,6 +1,7 @@
 package sla_test
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -296,7 +297,7 @@ func TestWarningsAndEscalationsFireOnce(t *testing.T) {
 			t.Errorf("solution clock %+v", c)
 		}
 		for key, n := range e.jobs.keys {
-			if n != 1 {
+			if n != 1 && key != sla.RecomputeKind+"/" {
 				t.Errorf("job %s enqueued %d times", key, n)
 			}
 		}
@@ -479,6 +480,52 @@ func TestDueOrderAndSummaries(t *testing.T) {
 		}
 		if len(sums[1].Clocks) != 2 || !sums[1].NextDueAt.Equal(wed(9, 30)) {
 			t.Fatalf("summary of the late ticket %+v", sums[1])
+		}
+	})
+}
+
+// TestDeferredRecompute moves the recomputation after edits to the job
+// queue: the edit enqueues it in its transaction, the job does the work.
+func TestDeferredRecompute(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		e.sla.DeferRecompute = true
+		calID := e.calendar(t, nanbei())
+		p := e.policy(t, sla.Policy{Name: "default", CalendarID: calID, Definition: sla.Definition{
+			Targets: []sla.Target{target(sla.FirstResponse, 60)}}})
+		tk := e.ticketAt(t, wed(9, 0))
+		next := *p
+		next.Targets = []sla.Target{target(sla.FirstResponse, 30)}
+		if _, err := e.sla.UpdatePolicy(e.ctx, p.ID, 0, next); err != nil {
+			t.Fatal(err)
+		}
+		if c := e.clock1(t, tk.ID, sla.FirstResponse); !c.DueAt.Equal(wed(10, 0)) {
+			t.Fatalf("recomputed before the job ran: due %s", c.DueAt.In(cst))
+		}
+		cal, _ := e.cals.Get(e.ctx, calID)
+		spec := cal.Spec
+		spec.Overrides = map[string][][]string{"2025-09-24": {{"08:30", "09:10"}}}
+		if _, err := e.cals.Update(e.ctx, calID, 0, spec); err != nil {
+			t.Fatal(err)
+		}
+		jobs := e.jobs.payloads[sla.RecomputeKind]
+		if len(jobs) != 3 { // policy created, policy edited, calendar edited
+			t.Fatalf("recompute jobs %v", jobs)
+		}
+		for _, payload := range jobs {
+			var job struct {
+				CalendarID string `json:"calendar_id"`
+			}
+			if err := json.Unmarshal([]byte(payload), &job); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.sla.Recompute(e.ctx, job.CalendarID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 10 minutes on Wednesday morning, the other 20 from Thursday's opening.
+		if c := e.clock1(t, tk.ID, sla.FirstResponse); !c.DueAt.Equal(time.Date(2025, 9, 25, 8, 50, 0, 0, cst)) {
+			t.Fatalf("after the jobs: due %s", c.DueAt.In(cst))
 		}
 	})
 }

@@ -3,6 +3,7 @@ package sla
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -33,6 +34,27 @@ type Service struct {
 	Tickets *ticket.Service
 	// Enqueue sends email notices through the job queue; nil sends none.
 	Enqueue Enqueuer
+	// DeferRecompute moves the recomputation of open tickets after a
+	// policy or calendar edit to the job queue (RecomputeKind, run by
+	// Recompute), written in the edit's transaction, so the edit answers
+	// at once however large the backlog. Without it the edit recomputes
+	// before it answers. It needs Enqueue.
+	DeferRecompute bool
+}
+
+// RecomputeKind is the job kind that recomputes open tickets after an
+// edit; its payload is {"calendar_id": "…"}, empty after a policy edit.
+const RecomputeKind = "sla.recompute"
+
+func (s *Service) deferred() bool { return s.DeferRecompute && s.Enqueue != nil }
+
+// deferRecompute enqueues the recomputation in the edit's transaction.
+func (s *Service) deferRecompute(ctx context.Context, q database.Querier, calendarID string) error {
+	payload, _ := json.Marshal(map[string]string{"calendar_id": calendarID})
+	if err := s.Enqueue(ctx, q, RecomputeKind, "", payload, s.Now()); err != nil {
+		return fmt.Errorf("sla: enqueue recompute: %w", err)
+	}
+	return nil
 }
 
 func requireAdmin(ctx context.Context) error {
@@ -68,8 +90,14 @@ func (s *Service) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
 		if err := savePolicy(ctx, tx, &p, true); err != nil {
 			return s.nameConflict(err)
 		}
-		return audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "sla_policy", EntityID: p.ID,
-			Changes: map[string]audit.Change{"policy": {After: p}}})
+		if err := audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "sla_policy", EntityID: p.ID,
+			Changes: map[string]audit.Change{"policy": {After: p}}}); err != nil {
+			return err
+		}
+		if s.deferred() {
+			return s.deferRecompute(ctx, tx, "")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -106,6 +134,9 @@ func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Po
 			return err
 		}
 		out = &p
+		if s.deferred() {
+			return s.deferRecompute(ctx, tx, "")
+		}
 		return nil
 	})
 	if err != nil {
@@ -118,7 +149,10 @@ func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Po
 // The policy is saved whatever happens here, so a failure is reported as
 // such rather than as a refused edit.
 func (s *Service) afterPolicyChange(ctx context.Context) error {
-	if err := s.reapplyAll(ctx); err != nil {
+	if s.deferred() {
+		return nil
+	}
+	if err := s.Recompute(ctx, ""); err != nil {
 		return &kefu.Error{Code: kefu.Unavailable, Err: err,
 			Message: "the policy was saved, but recomputing open tickets stopped; each catches up at its next change"}
 	}
@@ -146,6 +180,9 @@ func (s *Service) checkPolicy(ctx context.Context, q database.Querier, p *Policy
 // CalendarChanged recomputes the open clocks counted in calendar id; the
 // calendar service calls it inside the transaction of the edit.
 func (s *Service) CalendarChanged(ctx context.Context, tx *sql.Tx, id string) error {
+	if s.deferred() {
+		return s.deferRecompute(ctx, tx, id)
+	}
 	ids, err := ticketIDs(ctx, tx, `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks
 		WHERE calendar_id = $1 AND met_at IS NULL AND cancelled_at IS NULL`, id)
 	if err != nil {
@@ -158,16 +195,24 @@ func (s *Service) CalendarChanged(ctx context.Context, tx *sql.Tx, id string) er
 // after a policy change covers.
 const ReapplyBatch = 500
 
-// reapplyAll re-evaluates every open ticket after a policy change (a
-// policy may start or stop matching any of them), in batches that each
-// commit, so a large backlog never holds the write lock for long. If it
-// stops half-way, each remaining ticket catches up at its next change.
-func (s *Service) reapplyAll(ctx context.Context) error {
+// Recompute re-evaluates open tickets after an edit: every open ticket
+// after a policy edit (a policy may start or stop matching any of them),
+// or those with open clocks in calendarID after a calendar edit. It works
+// in batches that each commit, so a large backlog never holds the write
+// lock for long, and it is safe to repeat: a job that stops half-way runs
+// again, and each ticket also catches up at its next change.
+func (s *Service) Recompute(ctx context.Context, calendarID string) error {
+	q := `SELECT CAST(id AS text) FROM tickets WHERE status NOT IN ('solved', 'closed') AND merged_into IS NULL
+		AND id > $1 ORDER BY id LIMIT ` + fmt.Sprint(ReapplyBatch)
+	args := []any{}
+	if calendarID != "" {
+		q = `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks WHERE calendar_id = $2 AND met_at IS NULL
+			AND cancelled_at IS NULL AND ticket_id > $1 ORDER BY 1 LIMIT ` + fmt.Sprint(ReapplyBatch)
+		args = append(args, calendarID)
+	}
 	after := "00000000-0000-0000-0000-000000000000"
 	for {
-		ids, err := ticketIDs(ctx, s.DB.Read, `SELECT CAST(id AS text) FROM tickets
-			WHERE status NOT IN ('solved', 'closed') AND merged_into IS NULL AND id > $1
-			ORDER BY id LIMIT `+fmt.Sprint(ReapplyBatch), after)
+		ids, err := ticketIDs(ctx, s.DB.Read, q, append([]any{after}, args...)...)
 		if err != nil || len(ids) == 0 {
 			return err
 		}

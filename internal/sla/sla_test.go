@@ -47,14 +47,16 @@ type env struct {
 
 // jobLog stands in for the job queue: it records what was enqueued.
 type jobLog struct {
-	mu   sync.Mutex
-	keys map[string]int
+	mu       sync.Mutex
+	keys     map[string]int
+	payloads map[string][]string // by kind
 }
 
-func (j *jobLog) enqueue(_ context.Context, _ database.Querier, kind, key string, _ []byte, _ time.Time) error {
+func (j *jobLog) enqueue(_ context.Context, _ database.Querier, kind, key string, payload []byte, _ time.Time) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.keys[kind+"/"+key]++
+	j.payloads[kind] = append(j.payloads[kind], string(payload))
 	return nil
 }
 
@@ -63,7 +65,7 @@ func newEnv(t testing.TB, db *database.DB) *env {
 	cs := &customer.Service{DB: db, Now: clk.Now}
 	ts := &ticket.Service{DB: db, Now: clk.Now, Blobs: blob.Dir{Root: t.TempDir()}, Customers: cs}
 	cals := &calendar.Service{DB: db, Now: clk.Now}
-	jobs := &jobLog{keys: map[string]int{}}
+	jobs := &jobLog{keys: map[string]int{}, payloads: map[string][]string{}}
 	s := &sla.Service{DB: db, Now: clk.Now, Calendars: cals, Tickets: ts, Enqueue: jobs.enqueue}
 	ts.Hooks = append(ts.Hooks, s)
 	cals.Hooks = append(cals.Hooks, s)
