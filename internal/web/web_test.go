@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -34,6 +35,7 @@ const password = "correct horse battery"
 // env is a console on a fresh store with an admin, an agent and a ticket.
 type env struct {
 	t       *testing.T
+	db      *database.DB
 	url     string
 	tickets *ticket.Service
 	team    *team.Service
@@ -86,7 +88,7 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	csrf := http.NewCrossOriginProtection()
 	srv := httptest.NewServer(api.RemoteAddr(csrf.Handler(sessions.LoadAndSave(mux))))
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, tickets: tk, team: tm, bus: bus, admin: admin, agent: agent, ticket: tic}
+	return &env{t: t, db: db, url: srv.URL, tickets: tk, team: tm, bus: bus, admin: admin, agent: agent, ticket: tic}
 }
 
 // browser is a signed-in cookie jar.
@@ -359,4 +361,83 @@ func TestAdminFormsShowFieldErrorsAndSaveNothing(t *testing.T) {
 		want(t, li.get("/admin/staff"), 403)
 		want(t, li.get("/admin/audit"), 403)
 	})
+}
+
+// secondInstance serves the console from a second set of services and
+// its own event bus on the same store, as a second Kefu instance would.
+func (e *env) secondInstance() (url string, tickets *ticket.Service) {
+	t, db := e.t, e.db
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	cust := &customer.Service{DB: db, Now: now}
+	tk := &ticket.Service{DB: db, Now: now, Blobs: blob.Dir{Root: filepath.Join(t.TempDir(), "blobs")}, Customers: cust}
+	tm := &team.Service{DB: db, Now: now}
+	au := &auth.Service{DB: db, Team: tm, Now: now, Params: auth.TestParams}
+	tm.Hash = au.HashPassword
+	bus := events.New(db, nil)
+	t.Cleanup(bus.Close)
+	if err := bus.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tk.Hooks = append(tk.Hooks, events.Hook{Bus: bus})
+	sessions := api.NewSessions(&auth.SessionStore{DB: db, Now: now}, false)
+	w := web.New(web.Deps{DB: db, Tickets: tk, Customers: cust, Team: tm, Auth: au, Sessions: sessions, Events: bus, Now: now})
+	srv := httptest.NewServer(api.RemoteAddr(sessions.LoadAndSave(w.Handler())))
+	t.Cleanup(srv.Close)
+	return srv.URL, tk
+}
+
+// A change made on one instance reaches a console streaming from
+// another within a second: through LISTEN/NOTIFY on PostgreSQL. (On
+// SQLite there is one process, so the second "instance" shares nothing
+// but the file and hears only its own changes; that case is the e2e's.)
+func TestLiveEventCrossesInstances(t *testing.T) {
+	if databasetest.PostgresURL() == "" {
+		t.Skip("set KEFU_TEST_POSTGRES_URL")
+	}
+	e := newEnv(t, databasetest.Open(t, "postgres"))
+	if err := e.bus.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	otherURL, _ := e.secondInstance()
+	// The console signs in on the other instance: sessions are in the
+	// database, so the cookie from the first works there too.
+	b := e.signin("admin@example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", otherURL+"/events?ticket="+e.ticket.Key, nil)
+	u, _ := url.Parse(e.url)
+	for _, c := range b.c.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	<-lines // "retry: …" — the stream is subscribed before it writes
+	started := time.Now()
+	st := ticket.Open
+	if _, err := e.tickets.Update(kefu.WithActor(context.Background(), kefu.System), e.ticket.ID, 0, ticket.Patch{Status: &st}); err != nil {
+		t.Fatal(err)
+	}
+	for l := range lines {
+		if l == "event: ticket" {
+			if d := time.Since(started); d > time.Second {
+				t.Errorf("the change took %s to reach the other instance's console", d)
+			}
+			return
+		}
+	}
+	t.Fatal("the stream ended before the change arrived")
 }
