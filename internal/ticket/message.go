@@ -40,34 +40,41 @@ func (s *Service) putBlobs(ctx context.Context, prefix string, ups []Upload) ([]
 	return out, nil
 }
 
-func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, customerID, channel string, m NewMessage, blobs []storedBlob) (string, error) {
+// insertMessage stores m with its attachments and returns it as stored.
+func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, customerID, channel string, m NewMessage, blobs []storedBlob) (*Message, error) {
 	a := audit.ActorOf(ctx)
+	id := kefu.NewID()
+	msg := &Message{ID: id, TicketID: ticketID, Kind: m.Kind, Channel: channel, Text: m.Text, HTML: m.HTML,
+		ProposesSolution: m.ProposesSolution, ExternalID: m.ExternalID, Automated: m.Automated,
+		Attachments: make([]Attachment, 0, len(blobs)), CreatedAt: m.At}
 	var staffID, custID any
 	if m.Kind == FromCustomer {
-		custID = customerID
+		custID, msg.AuthorCustomerID = customerID, customerID
 	} else if a.Kind == kefu.ActorStaff {
-		staffID = a.ID
+		staffID, msg.AuthorStaffID = a.ID, a.ID
 	}
-	id := kefu.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, ticket_id, kind, channel, author_staff_id, author_customer_id,
 		body_text, body_html, proposes_solution, external_id, created_at, automated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, nullable(m.ExternalID), m.At, m.Automated)
 	if s.DB.Dialect.IsUniqueViolation(err) {
-		return "", &kefu.Error{Code: kefu.Conflict, Message: "message already stored",
+		return nil, &kefu.Error{Code: kefu.Conflict, Message: "message already stored",
 			Fields: []kefu.FieldError{{Field: "external_id", Message: "a message with this external id is already stored"}}}
 	}
 	if err != nil {
-		return "", fmt.Errorf("ticket: message: %w", err)
+		return nil, fmt.Errorf("ticket: message: %w", err)
 	}
 	for _, b := range blobs {
+		att := Attachment{ID: kefu.NewID(), MessageID: id, Filename: b.Filename, ContentType: b.ContentType, Size: b.Size,
+			SHA256: b.SHA256, Inline: b.Inline, ContentID: b.ContentID}
 		_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, message_id, ticket_id, filename, content_type, size, sha256, inline, content_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			kefu.NewID(), id, ticketID, b.Filename, b.ContentType, b.Size, b.SHA256, b.Inline, b.ContentID, m.At)
+			att.ID, id, ticketID, att.Filename, att.ContentType, att.Size, att.SHA256, att.Inline, att.ContentID, m.At)
 		if err != nil {
-			return "", fmt.Errorf("ticket: attachment: %w", err)
+			return nil, fmt.Errorf("ticket: attachment: %w", err)
 		}
+		msg.Attachments = append(msg.Attachments, att)
 	}
-	return id, nil
+	return msg, nil
 }
 
 // AddMessage adds a message to a ticket and moves its status the way a
@@ -95,7 +102,8 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 	if err != nil {
 		return nil, nil, err
 	}
-	var msgID, finalTicket string
+	var msg *Message
+	var finalTicket string
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.get(ctx, tx, ticketID)
 		if err != nil {
@@ -116,16 +124,18 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 			if m.Kind != FromCustomer {
 				return kefu.Fieldf("ticket", "%s is closed; staff cannot add to a closed ticket", cur.Key)
 			}
-			finalTicket, err = s.create(ctx, tx, NewTicket{Subject: cur.Subject, Customer: CustomerRef{ID: cur.CustomerID},
+			var follow *Ticket
+			follow, msg, err = s.create(ctx, tx, NewTicket{Subject: cur.Subject, Customer: CustomerRef{ID: cur.CustomerID},
 				Channel: cur.Channel, Category: cur.Category, Priority: cur.Priority, Status: New, DepartmentID: cur.DepartmentID,
 				OrderNumber: cur.OrderNumber, Tags: cur.Tags, CustomFields: cur.CustomFields, Message: m, FollowUpOf: cur.ID}, stored)
 			if err != nil {
 				return err
 			}
+			finalTicket = follow.ID
 			return s.event(ctx, tx, cur.ID, "the customer wrote again; follow-up ticket opened", m.At)
 		}
 		finalTicket = cur.ID
-		msgID, err = s.insertMessage(ctx, tx, cur.ID, cur.CustomerID, cur.Channel, m, stored)
+		msg, err = s.insertMessage(ctx, tx, cur.ID, cur.CustomerID, cur.Channel, m, stored)
 		if err != nil {
 			return err
 		}
@@ -153,8 +163,8 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 		}
 		changes := map[string]audit.Change{}
 		audit.Diff(changes, "status", string(cur.Status), string(next.Status))
-		changes["message"] = audit.Change{After: map[string]any{"id": msgID, "kind": m.Kind, "attachments": len(stored)}}
-		return s.save(ctx, tx, cur, &next, changes, "message", msgID)
+		changes["message"] = audit.Change{After: map[string]any{"id": msg.ID, "kind": m.Kind, "attachments": len(stored)}}
+		return s.save(ctx, tx, cur, &next, changes, "message", msg.ID)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -163,15 +173,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 	if err != nil {
 		return nil, nil, err
 	}
-	if msgID == "" {
-		msgs, err := s.messages(ctx, s.DB.Write, t.ID, "", 1)
-		if err != nil || len(msgs) == 0 {
-			return t, nil, err
-		}
-		return t, &msgs[0], nil
-	}
-	msg, err := s.message(ctx, s.DB.Write, msgID)
-	return t, msg, err
+	return t, msg, nil
 }
 
 const messageColumns = `m.id, m.ticket_id, m.kind, m.channel, COALESCE(CAST(m.author_staff_id AS text), ''),
@@ -213,7 +215,6 @@ func (s *Service) messages(ctx context.Context, q database.Querier, ticketID, af
 	}
 	args := []any{ticketID}
 	where := "m.ticket_id = $1"
-	order := "ASC"
 	if after != "" {
 		if !kefu.ValidID(after) {
 			return nil, kefu.Fieldf("cursor", "is not a message id")
@@ -221,11 +222,8 @@ func (s *Service) messages(ctx context.Context, q database.Querier, ticketID, af
 		args = append(args, after)
 		where += " AND m.id > $2"
 	}
-	if limit == 1 && after == "" {
-		order = "DESC" // the newest, for AddMessage's follow-up result
-	}
 	rows, err := q.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m WHERE `+where+
-		` ORDER BY m.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
+		fmt.Sprintf(" ORDER BY m.id LIMIT %d", limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: messages: %w", err)
 	}

@@ -44,7 +44,10 @@ type Change struct {
 	At      time.Time
 }
 
-func (s *Service) runHooks(ctx context.Context, tx *sql.Tx, before *Ticket, afterID, messageID string, at time.Time) error {
+// runStoredHooks runs the hooks with the ticket and message as stored,
+// read back inside tx: for updates, whose stored result is more than the
+// patch.
+func (s *Service) runStoredHooks(ctx context.Context, tx *sql.Tx, before *Ticket, afterID, messageID string, at time.Time) error {
 	if len(s.Hooks) == 0 {
 		return nil
 	}
@@ -58,6 +61,10 @@ func (s *Service) runHooks(ctx context.Context, tx *sql.Tx, before *Ticket, afte
 			return err
 		}
 	}
+	return s.runHooks(ctx, tx, c)
+}
+
+func (s *Service) runHooks(ctx context.Context, tx *sql.Tx, c Change) error {
 	for _, h := range s.Hooks {
 		if err := h.TicketChanged(ctx, tx, c); err != nil {
 			return err
@@ -361,40 +368,39 @@ func (s *Service) Create(ctx context.Context, in NewTicket) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	var id string
+	var t *Ticket
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, err = s.create(ctx, tx, in, stored)
+		t, _, err = s.create(ctx, tx, in, stored)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The commit is visible to every new read, so the read pool serves
-	// it and SQLite's one writer connection is free for the next create.
-	return s.get(ctx, s.DB.Read, id)
+	return t, nil
 }
 
-func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored []storedBlob) (string, error) {
+// create stores a new ticket with its first message and returns both as
+// stored: everything in them is known here, so nothing is read back.
+func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored []storedBlob) (*Ticket, *Message, error) {
 	now := s.Now()
 	created := now
 	if !in.Message.At.IsZero() {
-		created = in.Message.At.UTC()
+		// Both engines keep microseconds; so does what we return.
+		created = in.Message.At.UTC().Truncate(time.Microsecond)
 	}
 	customerID, err := s.resolveCustomer(ctx, tx, in.Customer)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	var number int64
 	if err := tx.QueryRowContext(ctx, s.DB.Dialect.NextTicketNumber()).Scan(&number); err != nil {
-		return "", fmt.Errorf("ticket: number: %w", err)
+		return nil, nil, fmt.Errorf("ticket: number: %w", err)
 	}
 	custom, _ := json.Marshal(in.CustomFields)
 	id := kefu.NewID()
 	m := in.Message
-	if m.At.IsZero() {
-		m.At = created
-	}
+	m.At = created
 	// What the first message sets on the ticket is written with it, not
 	// by a second statement.
 	var solvedAt, firstReplyAt, lastCustomerAt *time.Time
@@ -415,10 +421,11 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 		nullable(in.AssigneeID), nullable(in.DepartmentID), NormalizeOrderNumber(in.OrderNumber), string(custom),
 		nullable(in.FollowUpOf), created, solvedAt, firstReplyAt, lastCustomerAt)
 	if err != nil {
-		return "", fmt.Errorf("ticket: create: %w", err)
+		return nil, nil, fmt.Errorf("ticket: create: %w", err)
 	}
-	if err := insertTags(ctx, tx, id, in.Tags); err != nil {
-		return "", err
+	tags, err := insertTags(ctx, tx, id, in.Tags)
+	if err != nil {
+		return nil, nil, err
 	}
 	changes := map[string]audit.Change{}
 	audit.Diff(changes, "subject", nil, in.Subject)
@@ -433,13 +440,20 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 	}
 	if err := audit.Record(ctx, tx, now, audit.Entry{Action: "create", Entity: "ticket", EntityID: id,
 		TicketID: id, CustomerID: customerID, Changes: changes}); err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	msgID, err := s.insertMessage(ctx, tx, id, customerID, in.Channel, m, stored)
+	msg, err := s.insertMessage(ctx, tx, id, customerID, in.Channel, m, stored)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	return id, s.runHooks(ctx, tx, nil, id, msgID, m.At)
+	if in.CustomFields == nil {
+		in.CustomFields = map[string]any{}
+	}
+	t := &Ticket{ID: id, Number: number, Key: Key(number), Subject: in.Subject, CustomerID: customerID, Channel: in.Channel,
+		Category: in.Category, Priority: in.Priority, Status: in.Status, AssigneeID: in.AssigneeID, DepartmentID: in.DepartmentID,
+		OrderNumber: NormalizeOrderNumber(in.OrderNumber), Tags: tags, CustomFields: in.CustomFields, FollowUpOf: in.FollowUpOf,
+		Version: 1, CreatedAt: created, UpdatedAt: created, FirstReplyAt: firstReplyAt, SolvedAt: solvedAt}
+	return t, msg, s.runHooks(ctx, tx, Change{After: t, Message: msg, At: m.At})
 }
 
 func (s *Service) resolveCustomer(ctx context.Context, tx *sql.Tx, c CustomerRef) (string, error) {
@@ -482,16 +496,19 @@ func setTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = $1`, id); err != nil {
 		return fmt.Errorf("ticket: tags: %w", err)
 	}
-	return insertTags(ctx, tx, id, tags)
+	_, err := insertTags(ctx, tx, id, tags)
+	return err
 }
 
 // insertTags adds tags to a ticket that has none, in one statement.
-func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
+// insertTags stores the tags of a new ticket and returns them as a
+// ticket holds them: sorted, without repeats.
+func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) ([]string, error) {
 	t := slices.Clone(tags)
 	slices.Sort(t)
 	t = slices.Compact(t)
 	if len(t) == 0 {
-		return nil
+		return []string{}, nil
 	}
 	rows := make([]string, len(t))
 	args := []any{id}
@@ -500,9 +517,9 @@ func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error
 		args = append(args, tag)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES `+strings.Join(rows, ", "), args...); err != nil {
-		return fmt.Errorf("ticket: tags: %w", err)
+		return nil, fmt.Errorf("ticket: tags: %w", err)
 	}
-	return nil
+	return t, nil
 }
 
 const ticketColumns = `t.id, t.number, t.subject, t.customer_id, t.channel, t.category, t.priority, t.status,
@@ -739,7 +756,7 @@ func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, chang
 			return err
 		}
 	}
-	return s.runHooks(ctx, tx, cur, cur.ID, messageID, now)
+	return s.runStoredHooks(ctx, tx, cur, cur.ID, messageID, now)
 }
 
 // eventText describes the changes worth a line in the thread.
