@@ -30,6 +30,7 @@ type CLI struct {
 	Mail    MailCmd    `cmd:"" help:"Email tools."`
 	Backup  BackupCmd  `cmd:"" help:"Write a consistent backup of the database while Kefu runs."`
 	Sla     SlaCmd     `cmd:"" help:"What-if tools for business calendars and SLA deadlines."`
+	Search  SearchCmd  `cmd:"" help:"Search index tools."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

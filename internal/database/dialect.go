@@ -36,9 +36,10 @@ type Dialect interface {
 	// TextQuery renders full-text terms, all of which must match, in the
 	// engine's query syntax (FTS5 or tsquery), for TextMatch's argument.
 	TextQuery(terms []TextTerm) string
-	// TextMatch matches search_docs against the query bound as $arg:
-	// FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
-	TextMatch(arg int) TextMatch
+	// TextMatch selects the search_docs of kind (a lower-case word) that
+	// match the query bound as $query: FTS5 on SQLite, a GIN-indexed
+	// tsvector on PostgreSQL.
+	TextMatch(query int, kind string) TextMatch
 }
 
 type sqliteDialect struct{}

@@ -17,7 +17,14 @@ import (
 // and are not indexed; customer messages, replies and notes are.
 func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
 	var docs []Doc
-	if b, a := c.Before, c.After; b == nil || b.Subject != a.Subject || b.OrderNumber != a.OrderNumber || !slices.Equal(b.Tags, a.Tags) {
+	switch b, a := c.Before, c.After; {
+	case a.MergedInto != "":
+		// Merged away: found through the ticket it was merged into, as
+		// ticket lists leave it out too.
+		if err := s.Index.Delete(ctx, tx, Tickets, a.ID); err != nil {
+			return err
+		}
+	case b == nil || b.Subject != a.Subject || b.OrderNumber != a.OrderNumber || !slices.Equal(b.Tags, a.Tags):
 		docs = append(docs, ticketDoc(a))
 	}
 	if m := c.Message; m != nil && m.Kind != ticket.Event {

@@ -53,9 +53,10 @@ func (s *Service) identifierHits(ctx context.Context, a kefu.Actor, k Kind, q st
 			return hits, nil
 		}
 		// An index range on tickets_order: a prefix of the normalised
-		// order number.
+		// order number. The index is partial; "<> ''" lets the planners
+		// see that it covers the range.
 		order := ticket.NormalizeOrderNumber(q)
-		ids, err := s.ticketIDs(ctx, a, `t.order_number >= $1 AND t.order_number < $2 AND t.merged_into IS NULL`,
+		ids, err := s.ticketIDs(ctx, a, `t.order_number <> '' AND t.order_number >= $1 AND t.order_number < $2 AND t.merged_into IS NULL`,
 			[]any{order, order + "\uffff"}, limit)
 		if err != nil {
 			return nil, err

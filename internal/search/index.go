@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -77,11 +79,12 @@ func (x *SQLIndex) Delete(ctx context.Context, tx *sql.Tx, kind Kind, id string)
 	return nil
 }
 
-// Find runs one full-text query for one kind. Tickets and messages are
-// joined to their ticket for the visibility rule (messages follow their
-// ticket through merges, as the join finds them where they are now);
-// merged tickets are left out, as in ticket lists.
-func (x *SQLIndex) Find(ctx context.Context, f Find) ([]string, error) {
+// Find runs one full-text query for one kind. For an actor who sees
+// every ticket it reads search_docs alone; for others tickets and
+// messages are joined to their ticket for the visibility rule (messages
+// follow their ticket through merges, as the join finds them where they
+// are now). Merged tickets and customers have no documents.
+func (x *SQLIndex) Find(ctx context.Context, f Find) ([]Found, error) {
 	if len(f.Terms) == 0 || f.Limit <= 0 {
 		return nil, nil
 	}
@@ -89,31 +92,29 @@ func (x *SQLIndex) Find(ctx context.Context, f Find) ([]string, error) {
 	for i, t := range f.Terms {
 		terms[i] = database.TextTerm(t)
 	}
-	m := x.DB.Dialect.TextMatch(1)
-	args := []any{x.DB.Dialect.TextQuery(terms), string(f.Kind)}
+	m := x.DB.Dialect.TextMatch(1, string(f.Kind))
+	args := []any{x.DB.Dialect.TextQuery(terms)}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	from := m.From
-	where := []string{m.Where, "d.kind = $2"}
-	switch f.Kind {
-	case Tickets:
-		from += " JOIN tickets t ON t.id = d.entity_id"
-		where = append(where, "t.merged_into IS NULL")
-	case Messages:
-		from += " JOIN messages m ON m.id = d.entity_id JOIN tickets t ON t.id = m.ticket_id"
-	case Customers:
-		from += " JOIN customers c ON c.id = d.entity_id"
-		where = append(where, "c.merged_into IS NULL")
-	}
-	if f.Kind != Customers {
+	from, where := m.From, []string{m.Where}
+	if f.Kind != Customers && !f.Actor.SeesAllTickets() {
+		if f.Kind == Messages {
+			from += " JOIN messages m ON m.id = d.entity_id JOIN tickets t ON t.id = m.ticket_id"
+		} else {
+			from += " JOIN tickets t ON t.id = d.entity_id"
+		}
 		cond, vargs := ticket.VisibleCondition(f.Actor, len(args))
 		args = append(args, vargs...)
 		where = append(where, cond)
 	}
 	if f.After != "" && !f.Rank {
-		where = append(where, "d.entity_id < "+arg(f.After))
+		after, err := strconv.ParseInt(f.After, 10, 64)
+		if err != nil {
+			return nil, kefu.Fieldf("cursor", "is not a cursor from a previous page")
+		}
+		where = append(where, m.Key+" < "+arg(after))
 	}
 	if len(f.Exclude) > 0 {
 		ph := make([]string, len(f.Exclude))
@@ -122,27 +123,28 @@ func (x *SQLIndex) Find(ctx context.Context, f Find) ([]string, error) {
 		}
 		where = append(where, "d.entity_id NOT IN ("+strings.Join(ph, ", ")+")")
 	}
-	// Ids are UUIDv7, so id order is creation order: newest first without
-	// a date column. Ranked pages are cut by offset, as relevance has no
-	// stable key to continue from.
-	order := "d.entity_id DESC"
+	// Ranked pages are cut by offset, as relevance has no stable key to
+	// continue from.
+	order := m.Key + " DESC"
 	if f.Rank {
-		order = m.Rank + ", d.entity_id DESC"
+		order = m.Rank + ", " + order
 	}
-	q := `SELECT CAST(d.entity_id AS text) FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+	q := `SELECT CAST(d.entity_id AS text), ` + m.Key + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d OFFSET %d`, f.Limit, max(0, f.Skip))
 	rows, err := x.DB.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var out []Found
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var h Found
+		var key int64
+		if err := rows.Scan(&h.ID, &key); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		h.Pos = strconv.FormatInt(key, 10)
+		out = append(out, h)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }

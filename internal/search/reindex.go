@@ -25,7 +25,7 @@ func (s *Service) Reindex(ctx context.Context) (int, error) {
 		q    string // one batch after id $1
 		docs func(rows *sql.Rows) ([]Doc, []string, error)
 	}{
-		{Tickets, `SELECT CAST(id AS text), number, subject, order_number FROM tickets WHERE id > $1 ORDER BY id LIMIT $2`,
+		{Tickets, `SELECT CAST(id AS text), number, subject, order_number FROM tickets WHERE id > $1 AND merged_into IS NULL ORDER BY id LIMIT $2`,
 			func(rows *sql.Rows) ([]Doc, []string, error) {
 				var ts []*ticket.Ticket
 				var ids []string
@@ -110,10 +110,10 @@ func (s *Service) Reindex(ctx context.Context) (int, error) {
 			after = ids[len(ids)-1]
 		}
 	}
-	// Documents whose subject is gone: customers merged away, or rows
-	// removed behind the services' back.
+	// Documents whose subject is gone: tickets and customers merged away,
+	// or rows removed behind the services' back.
 	for _, q := range []string{
-		`DELETE FROM search_docs WHERE kind = 'tickets' AND entity_id NOT IN (SELECT id FROM tickets)`,
+		`DELETE FROM search_docs WHERE kind = 'tickets' AND entity_id NOT IN (SELECT id FROM tickets WHERE merged_into IS NULL)`,
 		`DELETE FROM search_docs WHERE kind = 'messages' AND entity_id NOT IN (SELECT id FROM messages WHERE kind <> 'event')`,
 		`DELETE FROM search_docs WHERE kind = 'customers' AND entity_id NOT IN (SELECT id FROM customers WHERE merged_into IS NULL)`,
 	} {

@@ -41,9 +41,10 @@ type Doc struct {
 	Text []string
 }
 
-// Find asks an Index for the ids of one kind matching terms, as Actor may
-// see them, newest first (or best first with Rank). After continues a
-// newest-first list after an id; Skip continues a ranked one.
+// Find asks an Index for the things of one kind matching terms, as Actor
+// may see them, newest first (or best first with Rank). After continues
+// a newest-first list after the Pos of its last hit; Skip continues a
+// ranked one.
 type Find struct {
 	Kind    Kind
 	Terms   []Term
@@ -64,8 +65,15 @@ type Index interface {
 	Put(ctx context.Context, tx *sql.Tx, docs ...Doc) error
 	// Delete removes a document inside tx; a missing one is no error.
 	Delete(ctx context.Context, tx *sql.Tx, kind Kind, id string) error
-	// Find returns matching ids in order.
-	Find(ctx context.Context, f Find) ([]string, error)
+	// Find returns matches in order.
+	Find(ctx context.Context, f Find) ([]Found, error)
+}
+
+// Found is one match: the id of the thing, and its position in the
+// index's newest-first order, for continuing after it.
+type Found struct {
+	ID  string
+	Pos string
 }
 
 // Service searches and keeps the index in step (it is a ticket.Hook and a
@@ -210,24 +218,28 @@ func (s *Service) Search(ctx context.Context, q Query) (*Results, error) {
 		for _, h := range idents {
 			exclude = append(exclude, h.id)
 		}
-		var ids []string
+		var found []Found
 		if len(terms) > 0 && len(idents) < q.Limit {
 			f := Find{Kind: k, Terms: terms, Actor: a, After: cur.After[k], Skip: cur.Skip[k], Exclude: exclude,
 				Limit: q.Limit - len(idents) + 1, Rank: q.Rank}
 			var err error
-			if ids, err = s.Index.Find(ctx, f); err != nil {
+			if found, err = s.Index.Find(ctx, f); err != nil {
 				return nil, fmt.Errorf("search: %s: %w", k, err)
 			}
 			// One more than asked tells whether another page exists.
-			if len(ids) == f.Limit {
-				ids = ids[:f.Limit-1]
+			if len(found) == f.Limit {
+				found = found[:f.Limit-1]
 				if q.Rank {
-					next.Skip[k] = cur.Skip[k] + len(ids)
+					next.Skip[k] = cur.Skip[k] + len(found)
 				} else {
-					next.After[k] = ids[len(ids)-1]
+					next.After[k] = found[len(found)-1].Pos
 				}
 				next.Exclude[k] = exclude
 			}
+		}
+		ids := make([]string, len(found))
+		for i, h := range found {
+			ids[i] = h.ID
 		}
 		if err := s.load(ctx, res, k, idents, ids, terms); err != nil {
 			return nil, err
