@@ -22,8 +22,10 @@ type queueData struct {
 	Filter  url.Values
 	Dir     *directory
 	Results []bulkResult
-	// Clocks are the SLA clocks of a due view's tickets, by ticket id.
-	Clocks map[string]sla.ClockView
+	// Clocks are the SLA clocks of the listed tickets that have one, by
+	// ticket id; DueCount of them lead the list in deadline order.
+	Clocks   map[string]sla.ClockView
+	DueCount int
 }
 
 // pageSize is the queue page length: a screenful on a laptop.
@@ -43,6 +45,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 	}
 	var page *ticket.Page
 	var clocks map[string]sla.ClockView
+	var dueCount int
 	if v.SLA {
 		page, clocks, _, err = s.slaView(ctx, v.ID)
 	} else {
@@ -50,6 +53,13 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		f.Limit = pageSize
 		f.Cursor = r.URL.Query().Get("cursor")
 		page, err = s.Tickets.List(ctx, f)
+		if err == nil && v.Due != nil && f.Cursor == "" {
+			var due []*ticket.Ticket
+			if due, clocks, err = s.dueFirst(ctx, v); err == nil && len(due) > 0 {
+				page = &ticket.Page{Tickets: mergeDue(due, page.Tickets), NextCursor: page.NextCursor}
+				dueCount = len(due)
+			}
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -61,7 +71,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, fq := parseFilter(v.Query, "")
-	d := queueData{Views: vs, View: v, Page: page, Cursor: r.URL.Query().Get("cursor"), Filter: fq, Dir: dir, Clocks: clocks}
+	d := queueData{Views: vs, View: v, Page: page, Cursor: r.URL.Query().Get("cursor"), Filter: fq, Dir: dir, Clocks: clocks, DueCount: dueCount}
 	if r.URL.Query().Get("fragment") == "list" {
 		render(w, r, http.StatusOK, queueList(d))
 		return
@@ -189,6 +199,22 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("HX-Trigger", "refresh-list")
 	render(w, r, http.StatusOK, bulkReport(results))
+}
+
+// mergeDue puts the due tickets first and the rest after, each once.
+func mergeDue(due, rest []*ticket.Ticket) []*ticket.Ticket {
+	seen := make(map[string]bool, len(due))
+	out := make([]*ticket.Ticket, 0, len(due)+len(rest))
+	for _, t := range due {
+		seen[t.ID] = true
+		out = append(out, t)
+	}
+	for _, t := range rest {
+		if !seen[t.ID] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // countLabel shows a capped count.

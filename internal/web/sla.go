@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/kefu-desk/kefu/internal/sla"
@@ -92,4 +93,27 @@ func clockClass(c sla.ClockView) string {
 		return "near"
 	}
 	return string(c.State)
+}
+
+// dueFirst lists a view's tickets with running clocks in deadline order,
+// for the top of its first page: the default order of a queue is "what
+// falls due first", and tickets no SLA governs follow, newest first.
+// Tickets whose status the view excludes are left out.
+func (s *Server) dueFirst(ctx context.Context, v queueView) ([]*ticket.Ticket, map[string]sla.ClockView, error) {
+	f := *v.Due
+	f.Limit = pageSize
+	items, err := s.SLA.Due(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*ticket.Ticket
+	clocks := map[string]sla.ClockView{}
+	for _, it := range items {
+		if len(v.Filter.Status) > 0 && !slices.Contains(v.Filter.Status, it.Ticket.Status) {
+			continue
+		}
+		out = append(out, it.Ticket)
+		clocks[it.Ticket.ID] = it.Clock
+	}
+	return out, clocks, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -26,6 +27,9 @@ type queueView struct {
 	More   bool   // more than Count
 	Saved  bool
 	SLA    bool // listed by SLA deadline, from the SLA's due list
+	// Due, when set, puts the view's tickets with running SLA clocks
+	// first, in deadline order, above the rest (newest first).
+	Due *sla.DueFilter
 }
 
 // countCap bounds the work of a count: a view shows "100+" past it.
@@ -46,6 +50,8 @@ func (s *Server) views(ctx context.Context) ([]queueView, error) {
 		{ID: "solved", Label: T(ctx, "view.solved"), Filter: ticket.Filter{Status: []ticket.Status{ticket.Solved}, UpdatedAfter: now.Add(-7 * 24 * time.Hour)}},
 	}
 	if s.SLA != nil {
+		vs[0].Due = &sla.DueFilter{Assignee: a.ID}
+		vs[1].Due = &sla.DueFilter{Assignee: "none"}
 		vs = append(vs[:2], append([]queueView{
 			{ID: "due", Label: T(ctx, "view.due"), SLA: true},
 			{ID: "breached", Label: T(ctx, "view.breached"), SLA: true},
@@ -59,7 +65,11 @@ func (s *Server) views(ctx context.Context) ([]queueView, error) {
 		if !a.SeesAllTickets() && !a.InDepartment(d.ID) {
 			continue
 		}
-		vs = append(vs, queueView{ID: "d-" + d.ID, Label: deptName(ctx, d), Filter: ticket.Filter{DepartmentID: d.ID, Status: active}})
+		v := queueView{ID: "d-" + d.ID, Label: deptName(ctx, d), Filter: ticket.Filter{DepartmentID: d.ID, Status: active}}
+		if s.SLA != nil {
+			v.Due = &sla.DueFilter{Department: d.ID}
+		}
+		vs = append(vs, v)
 	}
 	saved, err := s.savedViews(ctx, a.ID)
 	if err != nil {
