@@ -48,13 +48,14 @@ CREATE TABLE customer_identities (
     customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     kind        text NOT NULL CHECK (kind IN ('email', 'phone', 'wechat')),
     value       text NOT NULL,
-    value_norm  text NOT NULL,
+    -- Byte order (as SQLite compares), so prefix ranges use the index.
+    value_norm  text COLLATE "C" NOT NULL,
     failing     boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL,
     UNIQUE (kind, value_norm)
 );
 CREATE INDEX customer_identities_customer ON customer_identities (customer_id);
-CREATE INDEX customer_identities_prefix ON customer_identities (value_norm text_pattern_ops);
+CREATE INDEX customer_identities_prefix ON customer_identities (value_norm);
 
 CREATE TABLE customer_tags (
     customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
@@ -112,7 +113,7 @@ CREATE TABLE tickets (
     status                   text NOT NULL,
     assignee_id              uuid REFERENCES staff (id),
     department_id            uuid REFERENCES departments (id),
-    order_number             text NOT NULL DEFAULT '',
+    order_number             text COLLATE "C" NOT NULL DEFAULT '',
     custom_fields            text NOT NULL DEFAULT '{}',
     merged_into              uuid REFERENCES tickets (id),
     follow_up_of             uuid REFERENCES tickets (id),
