@@ -93,7 +93,8 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.sessions = &auth.SessionStore{DB: db, Now: now}
 	a.Sessions = api.NewSessions(a.sessions, secureCookies)
 	a.Calendars = &calendar.Service{DB: db, Now: now}
-	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(a.Jobs)}
+	a.SLA = &sla.Service{DB: db, Now: now, Calendars: a.Calendars, Tickets: a.Tickets, Enqueue: slaEmail(a.Jobs), DeferRecompute: true}
+	a.Runner.Handlers[sla.RecomputeKind] = slaRecompute(a.SLA)
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.SLA)
 	a.Calendars.Hooks = append(a.Calendars.Hooks, a.SLA)
 	// Search indexes every change inside its transaction.

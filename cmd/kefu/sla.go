@@ -122,3 +122,17 @@ func (a *App) slaSweep(ctx context.Context) {
 		}
 	})
 }
+
+// slaRecompute runs the recomputation the SLA defers to the job queue
+// after a policy or calendar edit.
+func slaRecompute(s *sla.Service) jobs.Handler {
+	return func(ctx context.Context, r *jobs.Record) error {
+		var p struct {
+			CalendarID string `json:"calendar_id"`
+		}
+		if err := r.Decode(&p); err != nil {
+			return jobs.Permanent(err)
+		}
+		return s.Recompute(ctx, p.CalendarID)
+	}
+}
