@@ -77,10 +77,17 @@ func New(db *database.DB, log *slog.Logger) *Bus {
 	return b
 }
 
-// Close stops the PostgreSQL listener, if any.
+// Close stops the PostgreSQL listener, if any, and ends every
+// subscription (their channels close).
 func (b *Bus) Close() {
 	if b.pg != nil {
 		b.pg.stop()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		delete(b.subs, s)
+		close(s.c)
 	}
 }
 
@@ -91,14 +98,13 @@ func (b *Bus) Subscribe(topics ...string) (<-chan Event, func()) {
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
-	var once sync.Once
 	return s.c, func() {
-		once.Do(func() {
-			b.mu.Lock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[s]; ok { // not already ended by Close
 			delete(b.subs, s)
-			b.mu.Unlock()
 			close(s.c)
-		})
+		}
 	}
 }
 

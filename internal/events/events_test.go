@@ -80,3 +80,13 @@ func TestUnsubscribeClosesChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	bus := events.New(databasetest.Open(t, "sqlite"), nil)
+	c, unsub := bus.Subscribe(events.Viewers)
+	bus.Close()
+	if _, ok := <-c; ok {
+		t.Fatal("channel still open after Close")
+	}
+	unsub() // after Close: harmless
+}
