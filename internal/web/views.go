@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/sla"
@@ -42,12 +41,14 @@ const countCap = 100
 // see all tickets) and their saved views.
 func (s *Server) views(ctx context.Context) ([]queueView, error) {
 	a := kefu.ActorFrom(ctx)
-	now := s.Now()
 	vs := []queueView{
 		{ID: "mine", Label: T(ctx, "view.mine"), Filter: ticket.Filter{AssigneeID: a.ID, Status: active}},
 		{ID: "unassigned", Label: T(ctx, "view.unassigned"), Filter: ticket.Filter{AssigneeID: "none", Status: active}},
 		{ID: "pending", Label: T(ctx, "view.pending"), Filter: ticket.Filter{Status: []ticket.Status{ticket.PendingCustomer}}},
-		{ID: "solved", Label: T(ctx, "view.solved"), Filter: ticket.Filter{Status: []ticket.Status{ticket.Solved}, UpdatedAfter: now.Add(-7 * 24 * time.Hour)}},
+		// Solved and not yet closed: closing archives a ticket, so these
+		// are the recent ones. (A time window on updated_at would make the
+		// list scan every solved ticket ever on a large store.)
+		{ID: "solved", Label: T(ctx, "view.solved"), Filter: ticket.Filter{Status: []ticket.Status{ticket.Solved}}},
 	}
 	if s.SLA != nil {
 		vs[0].Due = &sla.DueFilter{Assignee: a.ID}
