@@ -86,7 +86,7 @@ func (s *Service) Agree(ctx context.Context, ticketID string, in NewAgreement) (
 	ag := &Agreement{ID: kefu.NewID(), TicketID: t.ID, NextContactAt: in.NextContactAt.UTC(), Channel: in.Channel,
 		ConsentedAt: in.ConsentedAt.UTC(), CustomerWords: in.CustomerWords, RecordedBy: a.Name, CreatedAt: now}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		clocks, err := loadClocks(ctx, tx, t.ID)
+		clocks, err := ticketClocks(ctx, tx, t.ID)
 		if err != nil {
 			return err
 		}

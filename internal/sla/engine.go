@@ -34,20 +34,17 @@ func ends(st ticket.Status) bool { return st == ticket.Solved || st == ticket.Cl
 
 // evaluate selects the ticket's policy and moves its clocks for change c.
 // force recomputes every open clock from its start (policy or calendar
-// edits); so do a new policy and a priority change.
-// policies, when not nil, are the policies in match order (a caller
-// evaluating many tickets loads them once).
-func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool, policies []Policy) error {
+// edits); so do a new policy and a priority change. b, when not nil,
+// holds what was read for many tickets at once.
+func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool, b *batch) error {
 	t, now := c.After, c.At.UTC()
-	st, err := loadTicketState(ctx, tx, t.ID)
-	if err != nil {
-		return err
-	}
-	if policies == nil {
-		if policies, err = listPolicies(ctx, tx); err != nil {
+	if b == nil {
+		var err error
+		if b, err = s.loadBatch(ctx, tx, []string{t.ID}); err != nil {
 			return err
 		}
 	}
+	st, policies := b.states[t.ID], b.policies
 	if len(policies) == 0 && !st.exists {
 		return nil // no SLA in use, and none ever governed this ticket
 	}
@@ -66,10 +63,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	if err := s.checkSolve(ctx, tx, c, pol, st); err != nil {
 		return err
 	}
-	clocks, err := loadClocks(ctx, tx, t.ID)
-	if err != nil {
-		return err
-	}
+	clocks := b.clocks[t.ID]
 	rebuild := force || c.Before == nil || !st.exists || st.PolicyID != polID || c.Before.Priority != t.Priority
 	touched := map[*Clock]bool{}
 	stored := map[*Clock]string{}
@@ -103,7 +97,6 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	if pol != nil && c.Before != nil && c.Message != nil {
 		clocks = s.onMessage(t, pol, clocks, c.Message, touched)
 	}
-	meters := &meterCache{s: s}
 	for k := range touched {
 		tg, ok := Target{}, false
 		if pol != nil {
@@ -127,7 +120,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 		default:
 			k.resume(now)
 		}
-		m, err := meters.get(ctx, tx, pol, tg)
+		m, err := b.meters.get(ctx, tx, pol, tg)
 		if err != nil {
 			return err
 		}
@@ -232,25 +225,53 @@ func (s *Service) meter(ctx context.Context, q database.Querier, pol *Policy, tg
 	return s.Calendars.Compiled(ctx, q, pol.CalendarID)
 }
 
-// meterCache looks the policy's calendar up once per evaluation rather
-// than once per clock.
+// meterCache looks each calendar up once per evaluation (or batch of
+// evaluations) rather than once per clock.
 type meterCache struct {
-	s   *Service
-	cal Meter
+	s    *Service
+	cals map[string]Meter
 }
 
 func (c *meterCache) get(ctx context.Context, q database.Querier, pol *Policy, tg Target) (Meter, error) {
 	if tg.Unit == Elapsed {
 		return realTime{}, nil
 	}
-	if c.cal == nil {
-		m, err := c.s.meter(ctx, q, pol, tg)
-		if err != nil {
-			return nil, err
-		}
-		c.cal = m
+	if m, ok := c.cals[pol.CalendarID]; ok {
+		return m, nil
 	}
-	return c.cal, nil
+	m, err := c.s.meter(ctx, q, pol, tg)
+	if err != nil {
+		return nil, err
+	}
+	c.cals[pol.CalendarID] = m
+	return m, nil
+}
+
+// batch is what evaluating tickets reads, loaded for many at once when a
+// policy or calendar edit recomputes them.
+type batch struct {
+	policies []Policy
+	states   map[string]ticketState
+	clocks   map[string][]*Clock
+	meters   *meterCache
+}
+
+func (s *Service) loadBatch(ctx context.Context, tx *sql.Tx, ticketIDs []string) (*batch, error) {
+	b := &batch{meters: &meterCache{s: s, cals: map[string]Meter{}}}
+	var err error
+	if b.policies, err = listPolicies(ctx, tx); err != nil {
+		return nil, err
+	}
+	if b.states, err = loadTicketStates(ctx, tx, ticketIDs); err != nil {
+		return nil, err
+	}
+	if len(b.policies) == 0 && len(b.states) == 0 {
+		return b, nil // no SLA in use: nothing else to read
+	}
+	if b.clocks, err = loadClocks(ctx, tx, ticketIDs); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // checkSolve refuses to solve or close a ticket with fewer public replies

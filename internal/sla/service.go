@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kefu-desk/kefu"
@@ -223,21 +224,24 @@ func (s *Service) Recompute(ctx context.Context, calendarID string) error {
 	}
 }
 
-// reevaluate recomputes the given tickets' clocks from their start.
+// reevaluate recomputes the given tickets' clocks from their start,
+// reading their SLA rows and clocks a batch at a time.
 func (s *Service) reevaluate(ctx context.Context, tx *sql.Tx, ids []string) error {
-	policies, err := listPolicies(ctx, tx)
-	if err != nil {
-		return err
-	}
 	sys := kefu.WithActor(ctx, kefu.System)
 	now := s.Now()
-	for _, id := range ids {
-		t, err := s.Tickets.Get(sys, id)
+	for chunk := range slices.Chunk(ids, ReapplyBatch) {
+		b, err := s.loadBatch(ctx, tx, chunk)
 		if err != nil {
 			return err
 		}
-		if err := s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, true, policies); err != nil {
-			return err
+		for _, id := range chunk {
+			t, err := s.Tickets.Get(sys, id)
+			if err != nil {
+				return err
+			}
+			if err := s.evaluate(ctx, tx, ticket.Change{Before: t, After: t, At: now}, true, b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -82,23 +82,40 @@ type ticketState struct {
 	WaivedAt     *time.Time
 }
 
-func loadTicketState(ctx context.Context, q database.Querier, ticketID string) (ticketState, error) {
-	var st ticketState
-	var waived sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(CAST(policy_id AS text), ''), waiver_reason, waived_by, waived_at
-		FROM sla_tickets WHERE ticket_id = $1`, ticketID).Scan(&st.PolicyID, &st.WaiverReason, &st.WaivedBy, &waived)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
-	}
+// loadTicketStates returns the SLA rows of the given tickets; a ticket
+// without one is absent (exists false).
+func loadTicketStates(ctx context.Context, q database.Querier, ticketIDs []string) (map[string]ticketState, error) {
+	rows, err := q.QueryContext(ctx, `SELECT CAST(ticket_id AS text), COALESCE(CAST(policy_id AS text), ''), waiver_reason,
+		waived_by, waived_at FROM sla_tickets WHERE ticket_id IN (`+database.Placeholders(1, len(ticketIDs))+`)`, anys(ticketIDs)...)
 	if err != nil {
-		return st, fmt.Errorf("sla: ticket state: %w", err)
+		return nil, fmt.Errorf("sla: ticket state: %w", err)
 	}
-	st.exists = true
-	if waived.Valid {
-		t := waived.Time.UTC()
-		st.WaivedAt = &t
+	defer rows.Close()
+	out := map[string]ticketState{}
+	for rows.Next() {
+		var id string
+		var waived sql.NullTime
+		st := ticketState{exists: true}
+		if err := rows.Scan(&id, &st.PolicyID, &st.WaiverReason, &st.WaivedBy, &waived); err != nil {
+			return nil, err
+		}
+		st.WaivedAt = timePtr(waived)
+		out[id] = st
 	}
-	return st, nil
+	return out, rows.Err()
+}
+
+func loadTicketState(ctx context.Context, q database.Querier, ticketID string) (ticketState, error) {
+	sts, err := loadTicketStates(ctx, q, []string{ticketID})
+	return sts[ticketID], err
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func saveTicketState(ctx context.Context, q database.Querier, ticketID string, st ticketState, now time.Time) error {
@@ -137,21 +154,29 @@ func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
 	return &c, nil
 }
 
-func loadClocks(ctx context.Context, q database.Querier, ticketID string) ([]*Clock, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id = $1 ORDER BY started_at, target, cycle`, ticketID)
+// loadClocks returns the clocks of the given tickets by ticket, each
+// ticket's in start order.
+func loadClocks(ctx context.Context, q database.Querier, ticketIDs []string) (map[string][]*Clock, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id IN (`+
+		database.Placeholders(1, len(ticketIDs))+`) ORDER BY started_at, target, cycle`, anys(ticketIDs)...)
 	if err != nil {
 		return nil, fmt.Errorf("sla: clocks: %w", err)
 	}
 	defer rows.Close()
-	var out []*Clock
+	out := map[string][]*Clock{}
 	for rows.Next() {
 		c, err := scanClock(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out[c.TicketID] = append(out[c.TicketID], c)
 	}
 	return out, rows.Err()
+}
+
+func ticketClocks(ctx context.Context, q database.Querier, ticketID string) ([]*Clock, error) {
+	m, err := loadClocks(ctx, q, []string{ticketID})
+	return m[ticketID], err
 }
 
 func getClock(ctx context.Context, q database.Querier, id string) (*Clock, error) {

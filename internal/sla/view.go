@@ -63,7 +63,7 @@ func (s *Service) ForTicket(ctx context.Context, ticketID string) (*TicketSLA, e
 		}
 		out.PolicyName, out.CalendarID, out.MinProgressUpdates = pol.Name, pol.CalendarID, pol.MinProgressUpdates
 	}
-	clocks, err := loadClocks(ctx, q, t.ID)
+	clocks, err := ticketClocks(ctx, q, t.ID)
 	if err != nil {
 		return nil, err
 	}
