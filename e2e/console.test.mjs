@@ -99,6 +99,8 @@ test("another agent's change arrives live", async () => {
   await pb.getByLabel('语言').selectOption('en');
   await pb.getByRole('heading', { name: 'My open tickets' }).waitFor();
   await pb.goto(kefu.url + '/t/' + ticketKey);
+  // A's sidebar shows 陈静 online as soon as she signs in.
+  await pa.locator('#team li').filter({ hasText: '陈静' }).waitFor({ timeout: 5000 });
   // Each sees the other on the ticket.
   await pa.locator('#viewers').filter({ hasText: '陈静 is viewing' }).waitFor({ timeout: 5000 });
   await pb.locator('#viewers').filter({ hasText: /Demo admin.* is viewing/ }).waitFor({ timeout: 5000 });

@@ -128,3 +128,14 @@ func presenceOf(m map[string]string, id string) string {
 	}
 	return Offline
 }
+
+// teamFragment lists the colleagues online or away, for the sidebar; it
+// re-fetches on presence events.
+func (s *Server) teamFragment(w http.ResponseWriter, r *http.Request) {
+	dir, err := s.directory(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	render(w, r, http.StatusOK, teamList(dir))
+}

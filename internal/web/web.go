@@ -94,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 
 		r.Get("/events", s.stream)
 		r.Post("/presence", s.setPresence)
+		r.Get("/team", s.teamFragment)
 
 		r.Route("/admin", s.adminRoutes)
 	})
