@@ -140,3 +140,19 @@ func staffNames(d *directory) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// fileSubtype names a service-file entry: a message kind, a ticket's
+// status when it was opened, or the audited action on the customer.
+func fileSubtype(ctx context.Context, kind, subtype string) string {
+	key := ""
+	switch kind {
+	case "message":
+		key = "kind." + subtype
+	case "ticket":
+		key = "status." + subtype
+	}
+	if s := T(ctx, key); key != "" && s != key {
+		return s
+	}
+	return subtype
+}
