@@ -33,8 +33,10 @@ var cycleZero = []TargetKind{FirstResponse, Solution, Resolution}
 func ends(st ticket.Status) bool { return st == ticket.Solved || st == ticket.Closed }
 
 // evaluate selects the ticket's policy and moves its clocks for change c.
-// force recomputes every open clock from its start (policy or calendar
-// edits); so do a new policy and a priority change. b, when not nil,
+// Every open clock is recomputed from its start on every change (a ticket
+// has a handful), so a new policy, priority or calendar takes effect at
+// once. force also (re)starts the policy's once-per-ticket targets, as a
+// new ticket, a new policy and a priority change do. b, when not nil,
 // holds what was read for many tickets at once.
 func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, force bool, b *batch) error {
 	t, now := c.After, c.At.UTC()
