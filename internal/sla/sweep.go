@@ -136,8 +136,8 @@ func (s *Service) fire(ctx context.Context, clockID string) error {
 	return s.DB.InTx(sys, func(tx *sql.Tx) error { return s.record(sys, tx, f, t) })
 }
 
-// plan decides what fires for clock k now, or returns nil (after saving
-// the clock when a warning came too late to be worth sending).
+// plan decides what fires for clock k now, or returns nil after bringing
+// the clock's next instant up to date.
 func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, error) {
 	var tg Target
 	pol, err := getPolicy(ctx, s.DB.Write, k.PolicyID)
@@ -172,15 +172,16 @@ func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, e
 		f.kind, f.level, f.actions = KindWarning, 1, tg.Warn.Notify
 	case k.Level == 0 && !k.DueAt.After(now):
 		f.kind, f.level, f.actions = KindBreach, 1, tg.Breach
-	case k.Level >= 1 && k.Level-1 < len(tg.Escalations):
-		e := tg.Escalations[k.Level-1]
-		if m.Add(k.DueAt, time.Duration(e.AfterMinutes)*time.Minute).After(now) {
-			return nil, nil
-		}
-		f.kind, f.level, f.actions = KindEscalation, k.Level+1, e.Actions
+	case k.Level >= 1 && k.Level-1 < len(tg.Escalations) &&
+		!m.Add(k.DueAt, time.Duration(tg.Escalations[k.Level-1].AfterMinutes)*time.Minute).After(now):
+		f.kind, f.level, f.actions = KindEscalation, k.Level+1, tg.Escalations[k.Level-1].Actions
 	default:
-		// A warning whose time came only after the deadline is dropped.
-		k.Warned = true
+		// Nothing is due after all: next_at was computed before an edit,
+		// or a warning's time came only after the deadline (it is
+		// dropped). Recompute it so the sweep stops finding the clock.
+		if k.WarnAt != nil && !k.WarnAt.After(now) {
+			k.Warned = true
+		}
 		k.compute(tg, m, now)
 		return nil, s.DB.InTx(ctx, func(tx *sql.Tx) error { return saveClock(ctx, tx, k, now) })
 	}
