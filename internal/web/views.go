@@ -104,13 +104,11 @@ func (s *Server) count(ctx context.Context, vs []queueView) error {
 		if vs[i].SLA {
 			continue
 		}
-		f := vs[i].Filter
-		f.Limit = countCap
-		p, err := s.Tickets.List(ctx, f)
+		n, more, err := s.counts.get(ctx, vs[i].Filter, s.Tickets.List)
 		if err != nil {
 			return err
 		}
-		vs[i].Count, vs[i].More = len(p.Tickets), p.NextCursor != ""
+		vs[i].Count, vs[i].More = n, more
 	}
 	return nil
 }

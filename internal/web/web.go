@@ -51,12 +51,14 @@ type Server struct {
 	viewers *viewers
 	streams *streams
 	seen    *presenceThrottle
+	counts  *countCache
 }
 
 // New builds the console. Mount Handler at the root.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, viewers: newViewers(d.Now), streams: newStreams(), seen: newPresenceThrottle()}
+	s := &Server{Deps: d, viewers: newViewers(d.Now), streams: newStreams(), seen: newPresenceThrottle(), counts: newCountCache()}
 	go s.viewers.follow(d.Events)
+	go s.counts.follow(d.Events)
 	return s
 }
 

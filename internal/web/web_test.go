@@ -174,6 +174,20 @@ func TestSignInAndQueues(t *testing.T) {
 		want(t, b.get("/queue/unassigned"), 200, e.ticket.Key, "羊毛大衣尺码", "Unassigned")
 		want(t, b.get("/counts?active=unassigned"), 200, `data-count="unassigned">1<`)
 		want(t, b.get("/queue/custom?status=new&department=none"), 200, "No tickets here.")
+
+		// Counts are shared between consoles but never outlive a change.
+		me := e.admin.ID
+		if _, err := e.tickets.Update(kefu.WithActor(context.Background(), kefu.System), e.ticket.ID, 0, ticket.Patch{AssigneeID: &me}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for !strings.Contains(b.get("/counts").body, `data-count="unassigned">0<`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("unassigned count not updated after assigning: %s", b.get("/counts").body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		want(t, b.get("/counts"), 200, `data-count="mine">1<`)
 		want(t, b.get("/queue/nonsense"), 404)
 
 		// The agent's saved language shows; the queue of their department is there.
