@@ -127,6 +127,9 @@ func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Po
 			return err
 		}
 		if err := savePolicy(ctx, tx, &p, false); err != nil {
+			if kefu.IsCode(err, kefu.Stale) {
+				return err
+			}
 			return s.nameConflict(err)
 		}
 		changes := map[string]audit.Change{}

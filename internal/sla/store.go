@@ -67,9 +67,18 @@ func savePolicy(ctx context.Context, q database.Querier, p *Policy, insert bool)
 			VALUES ($1, $2, $3, $4, $5, 1, $6, $6)`, p.ID, p.Name, p.Position, p.CalendarID, string(def), p.CreatedAt)
 		return err
 	}
-	_, err = q.ExecContext(ctx, `UPDATE sla_policies SET name = $2, position = $3, calendar_id = $4, definition = $5,
-		version = $6, updated_at = $7 WHERE id = $1`, p.ID, p.Name, p.Position, p.CalendarID, string(def), p.Version, p.UpdatedAt)
-	return err
+	// The version condition catches a concurrent edit that passed the
+	// caller's check at the same time.
+	res, err := q.ExecContext(ctx, `UPDATE sla_policies SET name = $2, position = $3, calendar_id = $4, definition = $5,
+		version = $6, updated_at = $7 WHERE id = $1 AND version = $8`, p.ID, p.Name, p.Position, p.CalendarID, string(def),
+		p.Version, p.UpdatedAt, p.Version-1)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return errors.Join(err, kefu.Errorf(kefu.Stale, "the policy changed while saving; try again"))
+	}
+	return nil
 }
 
 // ticketState is the per-ticket row: the governing policy and any waiver
