@@ -100,6 +100,9 @@ func (s *Service) Agree(ctx context.Context, ticketID string, in NewAgreement) (
 		}
 		ag.Target = k.Target
 		k.AgreedDueAt = &ag.NextContactAt
+		// Warn again before the agreed time; the event's level tells the
+		// warnings apart (see plan).
+		k.Warned = false
 		if err := saveClock(ctx, tx, k, now); err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func seed002(e *env, t *testing.T) (calID string, p *sla.Policy) {
 		Targets: []sla.Target{
 			{Kind: sla.FirstResponse, Minutes: 10, Unit: sla.Business, Warn: &sla.Warning{Percent: 80}},
 			target(sla.NextReply, 30),
-			{Kind: sla.Solution, Minutes: 30, Unit: sla.Business,
+			{Kind: sla.Solution, Minutes: 30, Unit: sla.Business, Warn: &sla.Warning{BeforeMinutes: 5},
 				Escalations: []sla.Escalation{{AfterMinutes: 30, Actions: []sla.Action{{Kind: sla.RaisePriority}, {Kind: sla.AddTag, Tag: "sla-escalated"}, {Kind: sla.Notify, To: sla.ToSupervisors}}}}},
 			target(sla.Resolution, 240),
 		},
@@ -145,6 +145,12 @@ func TestAgreedNextContact(t *testing.T) {
 		e.sweep(t, wed(9, 31))
 		if c := e.clock1(t, tk.ID, sla.Solution); c.State != sla.Running {
 			t.Fatalf("after the original deadline: %+v", c)
+		}
+		// … the agent is warned five minutes before the agreed time …
+		e.sweep(t, next.Add(-4*time.Minute))
+		var warnings int
+		if err := db.Read.QueryRow(`SELECT count(*) FROM sla_events WHERE kind = 'warning' AND level = 2`).Scan(&warnings); err != nil || warnings != 1 {
+			t.Fatalf("warnings before the agreed time: %d %v", warnings, err)
 		}
 		// … the agreed one does not.
 		e.sweep(t, next.Add(time.Second))

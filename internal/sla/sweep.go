@@ -169,7 +169,13 @@ func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, e
 	f := &firing{clockID: k.ID, ticketID: k.TicketID, due: k.DueAt, target: tg, meter: m, loc: cal.Location()}
 	switch {
 	case !k.Warned && k.WarnAt != nil && !k.WarnAt.After(now) && now.Before(k.DueAt):
-		f.kind, f.level, f.actions = KindWarning, 1, tg.Warn.Notify
+		// Level 1 warns of the deadline, level n+1 of the n-th agreed
+		// next-contact time, so each fires once.
+		var n int
+		if err := s.DB.Write.QueryRowContext(ctx, `SELECT count(*) FROM sla_agreements WHERE clock_id = $1`, k.ID).Scan(&n); err != nil {
+			return nil, fmt.Errorf("sla: agreements: %w", err)
+		}
+		f.kind, f.level, f.actions = KindWarning, 1+n, tg.Warn.Notify
 	case k.Level == 0 && !k.DueAt.After(now):
 		f.kind, f.level, f.actions = KindBreach, 1, tg.Breach
 	case k.Level >= 1 && k.Level-1 < len(tg.Escalations) &&
