@@ -212,3 +212,22 @@ test('SLA views list tickets by deadline', async () => {
   }
   await shot(pa, '13-breached');
 });
+
+test('assign and solve from the keyboard', async () => {
+  await pa.goto(kefu.url + '/queue/unassigned');
+  await pa.locator('main h1').click();
+  await pa.keyboard.press('j');
+  await pa.keyboard.press('Enter');
+  await pa.waitForURL(/\/t\/KF-\d+$/);
+  await pa.locator('#props').waitFor();
+  await pa.locator('main h1').click();
+  await pa.keyboard.press('a');
+  await pa.locator('#props select[name=assignee] option:checked', { hasText: 'Demo admin' }).waitFor({ state: 'attached' });
+  await pa.keyboard.press('s');
+  await pa.locator('#thread .msg.event').filter({ hasText: '→ solved' }).waitFor();
+  assert.equal(await pa.locator('#props select[name=status]').inputValue(), 'solved');
+  await pa.keyboard.press('Shift+?');
+  await pa.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await shot(pa, '14-shortcuts');
+  await pa.keyboard.press('Escape');
+});

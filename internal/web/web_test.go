@@ -455,3 +455,24 @@ func TestLiveEventCrossesInstances(t *testing.T) {
 	}
 	t.Fatal("the stream ended before the change arrived")
 }
+
+func TestMergeByKey(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t, "sqlite"))
+	b := e.signin("admin@example.com")
+	sys := kefu.WithActor(context.Background(), kefu.System)
+	dup, err := e.tickets.Create(sys, ticket.NewTicket{Subject: "又问尺码", Customer: ticket.CustomerRef{Email: "wang@example.com"}, Channel: "chat",
+		Category: e.ticket.Category, Message: ticket.NewMessage{Kind: ticket.FromCustomer, Text: "还在吗？"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, b.send("POST", "/t/"+e.ticket.Key+"/merge", url.Values{"source": {"KF-99999"}}), 422, "There is no ticket KF-99999")
+	p := b.send("POST", "/t/"+e.ticket.Key+"/merge", url.Values{"source": {strings.ToLower(dup.Key)}})
+	if p.StatusCode != http.StatusNoContent || p.Header.Get("HX-Location") != "/t/"+e.ticket.Key {
+		t.Fatalf("merge: %d %q", p.StatusCode, p.Header.Get("HX-Location"))
+	}
+	// The merged ticket's page leads to the target, whose thread has its message.
+	got := b.get("/t/" + dup.Key)
+	if got.Request.URL.Path != "/t/"+e.ticket.Key || !strings.Contains(got.body, "还在吗？") {
+		t.Fatalf("merged ticket page at %s", got.Request.URL.Path)
+	}
+}
