@@ -371,6 +371,15 @@ func exerciseSLA(t *testing.T, app *App, c *apiClient, adminID string) {
 	if due.field(t, "due") != "2025-09-28T08:55:00+08:00" {
 		t.Errorf("deadline %s", due.body)
 	}
+	draft := c.want(c.do("POST", "/calendars/what-if", map[string]any{"calendar": nanbei, "start": "2025-09-30T17:00:00+08:00", "minutes": 60,
+		"from": "2025-09-26T17:25:00+08:00", "to": "2025-09-28T09:00:00+08:00"}), 200)
+	if draft.field(t, "due") != "2025-10-09T09:00:00+08:00" || draft.field(t, "business_minutes") != "35" {
+		t.Errorf("what-if: %s", draft.body)
+	}
+	if bad := c.want(c.do("POST", "/calendars/what-if", map[string]any{"calendar": map[string]any{"name": "x", "timezone": "Nowhere/City",
+		"weekly": map[string]any{"mon": [][]string{{"09:00", "12:00"}}}}, "start": "2025-09-30T17:00:00+08:00", "minutes": 60}), 422); !strings.Contains(string(bad.body), "body.calendar.timezone") {
+		t.Errorf("what-if with a bad calendar: %s", bad.body)
+	}
 	between := c.want(c.do("GET", "/calendars/"+calID+"/between?from=2025-09-26T17:25:00%2B08:00&to=2025-09-28T09:00:00%2B08:00", nil), 200)
 	if between.field(t, "business_minutes") != "35" {
 		t.Errorf("between %s", between.body)

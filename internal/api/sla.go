@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,6 +28,7 @@ func (s *Server) slaRoutes() {
 	op(s, post, "/calendars/{id}/import", "import-holidays", "Add the days of a holiday-cn JSON or iCalendar file as overrides", admin, s.importHolidays)
 	op(s, get, "/calendars/{id}/deadline", "calendar-deadline", "What if a request arrives at start: when is a budget of business minutes used up", ticketsR, s.calendarDeadline)
 	op(s, get, "/calendars/{id}/between", "calendar-between", "Business minutes between two instants", ticketsR, s.calendarBetween)
+	op(s, post, "/calendars/what-if", "calendar-what-if", "Try a calendar that is not saved: the deadline of a budget from start, and business minutes between from and to", ticketsR, s.calendarWhatIf)
 
 	op(s, get, "/sla/policies", "list-sla-policies", "SLA policies in match order", ticketsR, s.listPolicies)
 	op(s, post, "/sla/policies", "create-sla-policy", "Create an SLA policy", admin, s.createPolicy, 201)
@@ -408,4 +410,61 @@ func (s *Server) readNotification(ctx context.Context, in *idPath) (*notificatio
 		return nil, err
 	}
 	return &notificationOut{Body: n}, nil
+}
+
+type whatIfIn struct {
+	Body struct {
+		Calendar calendarBody `json:"calendar"`
+		Start    *time.Time   `json:"start,omitempty" doc:"With minutes: when the request arrives"`
+		Minutes  float64      `json:"minutes,omitempty" minimum:"0" maximum:"1000000"`
+		From     *time.Time   `json:"from,omitempty" doc:"With to: measure business time between two instants"`
+		To       *time.Time   `json:"to,omitempty"`
+	}
+}
+
+type whatIfOut struct {
+	Body struct {
+		Due             *time.Time `json:"due,omitempty" doc:"In the calendar's time zone"`
+		BusinessMinutes *float64   `json:"business_minutes,omitempty"`
+	}
+}
+
+// calendarWhatIf answers the what-if questions for a draft calendar, as
+// kefu sla simulate and between do for a file.
+func (s *Server) calendarWhatIf(ctx context.Context, in *whatIfIn) (*whatIfOut, error) {
+	b := in.Body
+	cal, err := calendar.New(b.Calendar.spec())
+	if err != nil {
+		return nil, underField("calendar.", err)
+	}
+	out := &whatIfOut{}
+	if b.Start != nil {
+		due := cal.Add(*b.Start, time.Duration(b.Minutes*float64(time.Minute)))
+		out.Body.Due = &due
+	}
+	if (b.From == nil) != (b.To == nil) {
+		return nil, kefu.Fieldf("to", "from and to go together")
+	}
+	if b.From != nil {
+		m := cal.Between(*b.From, *b.To).Minutes()
+		out.Body.BusinessMinutes = &m
+	}
+	if out.Body.Due == nil && out.Body.BusinessMinutes == nil {
+		return nil, kefu.Fieldf("start", "ask something: start and minutes, or from and to")
+	}
+	return out, nil
+}
+
+// underField places a nested value's field errors under prefix.
+func underField(prefix string, err error) error {
+	var e *kefu.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	c.Fields = make([]kefu.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		c.Fields[i] = kefu.FieldError{Field: prefix + f.Field, Message: f.Message}
+	}
+	return &c
 }
