@@ -214,7 +214,18 @@
     });
   });
 
+  // On a phone the views are one scrolling row: keep the current one in sight.
+  function showActiveView() {
+    if (!window.matchMedia("(max-width: 720px)").matches) return;
+    var a = document.querySelector(".views a.active");
+    if (a) a.scrollIntoView({ inline: "center", block: "nearest" });
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "views") showActiveView();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    showActiveView();
     configureHtmx();
     localTimes(document);
     bindKeys();
