@@ -223,6 +223,7 @@ test('assign and solve from the keyboard', async () => {
   await pa.locator('main h1').click();
   await pa.keyboard.press('a');
   await pa.locator('#props select[name=assignee] option:checked', { hasText: 'Demo admin' }).waitFor({ state: 'attached' });
+  await pa.locator('#props button[data-key=a][disabled]').waitFor({ state: 'attached' });
   await pa.keyboard.press('s');
   await pa.locator('#thread .msg.event').filter({ hasText: '→ solved' }).waitFor();
   assert.equal(await pa.locator('#props select[name=status]').inputValue(), 'solved');

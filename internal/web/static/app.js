@@ -101,8 +101,12 @@
 
   function clickKey(k) {
     var b = document.querySelector('[data-key="' + k + '"]');
-    if (b && !b.disabled) { b.click(); return true; }
-    return false;
+    if (!b || b.disabled) return false;
+    // A key pressed the instant a panel was swapped in could beat htmx
+    // to the new form, which would then submit the plain way.
+    if (b.form && window.htmx && !b.form["htmx-internal-data"]) htmx.process(b.form);
+    b.click();
+    return true;
   }
 
   function compose(kind) {
