@@ -63,8 +63,6 @@ func assetURL(name string) string {
 	return "/static/" + a.hash + "/" + name
 }
 
-var started = time.Now()
-
 // serveAsset serves a static file. A request naming an old hash (a page
 // rendered before a deploy) still gets the current file, uncached.
 func serveAsset(w http.ResponseWriter, r *http.Request) {
@@ -81,5 +79,6 @@ func serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", started, bytes.NewReader(a.body))
+	// No modification time: the hash in the URL is the version.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
