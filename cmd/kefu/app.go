@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/search"
@@ -104,7 +105,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Mail = newMail(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search,
-		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound})
+		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})

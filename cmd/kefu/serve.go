@@ -16,6 +16,7 @@ type ServeCmd struct {
 	Listen          string        `help:"Address to listen on." default:"127.0.0.1:8080" env:"KEFU_LISTEN"`
 	SecureCookies   bool          `help:"Mark cookies Secure (set when served over HTTPS)." env:"KEFU_SECURE_COOKIES"`
 	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGTERM." default:"30s" env:"KEFU_SHUTDOWN_TIMEOUT"`
+	MailConfig      `embed:""`
 }
 
 // Run serves until ctx is cancelled (SIGTERM or SIGINT).
@@ -25,6 +26,9 @@ func (c *ServeCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer app.Close()
+	if err := app.Mail.configure(c.MailConfig); err != nil {
+		return err
+	}
 	return serve(ctx, app, c.Listen, c.ShutdownTimeout, nil)
 }
 
@@ -55,6 +59,7 @@ func serve(ctx context.Context, app *App, addr string, grace time.Duration, read
 		}
 	}()
 	go app.slaSweep(sweepCtx)
+	go app.Mail.run(sweepCtx)
 
 	url := "http://" + ln.Addr().String()
 	slog.Info("listening", "url", url)
