@@ -456,6 +456,23 @@ func TestLiveEventCrossesInstances(t *testing.T) {
 	t.Fatal("the stream ended before the change arrived")
 }
 
+func TestAuditorReadsButCannotWrite(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t, "sqlite"))
+	sys := kefu.WithActor(context.Background(), kefu.System)
+	if _, err := e.team.CreateStaff(sys, team.NewStaff{Email: "audit@example.com", Name: "林审计", Role: kefu.RoleAuditor, Language: "en", Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signin("audit@example.com")
+	p := b.get("/t/" + e.ticket.Key)
+	want(t, p, 200, "can read this ticket but not change it", "<fieldset disabled")
+	if strings.Contains(p.body, `id="composer"`) {
+		t.Error("an auditor gets a composer")
+	}
+	want(t, b.send("PATCH", "/t/"+e.ticket.Key, url.Values{"version": {itoa(e.ticket.Version)}, "seen.status": {"new"}, "status": {"open"}}), 403)
+	want(t, b.get("/admin/audit"), 200, "Audit log")
+	want(t, b.get("/admin/staff"), 403)
+}
+
 func TestMergeByKey(t *testing.T) {
 	e := newEnv(t, databasetest.Open(t, "sqlite"))
 	b := e.signin("admin@example.com")
