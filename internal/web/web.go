@@ -152,6 +152,12 @@ func me(ctx context.Context) team.Staff {
 // toSignin redirects to the sign-in page, with htmx's header for
 // fragment requests so the whole page changes rather than a fragment.
 func (s *Server) toSignin(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Accept") == "text/event-stream" {
+		// 204 tells EventSource to stop reconnecting: the page that
+		// opened it will find the session gone on its next request.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	target := "/signin"
 	if r.Method == http.MethodGet && r.URL.Path != "/" {
 		target += "?next=" + urlQueryEscape(r.URL.RequestURI())

@@ -167,6 +167,9 @@ func TestSignInAndQueues(t *testing.T) {
 		if p := anon.get("/queue/mine"); p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/signin") {
 			t.Fatalf("anonymous queue: %d %s", p.StatusCode, p.Header.Get("Location"))
 		}
+		if p := anon.get("/events", "Accept", "text/event-stream"); p.StatusCode != http.StatusNoContent {
+			t.Fatalf("anonymous stream: %d; want 204 so EventSource stops", p.StatusCode)
+		}
 		want(t, anon.post("/signin", url.Values{"email": {"admin@example.com"}, "password": {"wrong password!"}}), 401, "Wrong email or password")
 		want(t, anon.get("/signin", "Accept-Language", "zh-CN,zh;q=0.9"), 200, "登录")
 
