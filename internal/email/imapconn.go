@@ -205,7 +205,7 @@ func (c *imapConn) Select(ctx context.Context, name string) (uint32, error) {
 			return err
 		}
 		return nil
-	}, "SELECT", astring(encodeMailboxName(name)))
+	}, "SELECT", astring(EncodeMailboxName(name)))
 	if err != nil {
 		return 0, fmt.Errorf("imap select %s: %w", name, err)
 	}
@@ -262,7 +262,7 @@ func (c *imapConn) Done(ctx context.Context, uid uint32, moveTo string) error {
 		}
 		return nil
 	}
-	folder := astring(encodeMailboxName(moveTo))
+	folder := astring(EncodeMailboxName(moveTo))
 	if c.caps["MOVE"] {
 		if err := c.cmd(nil, "UID MOVE", uid, folder); err != nil {
 			return fmt.Errorf("imap move %d to %s: %w", uid, moveTo, err)
@@ -327,9 +327,9 @@ func (c *imapConn) Close() error {
 	return c.conn.Close()
 }
 
-// encodeMailboxName writes a folder name in IMAP's modified UTF-7 (RFC
+// EncodeMailboxName writes a folder name in IMAP's modified UTF-7 (RFC
 // 3501 5.1.3), so Chinese folder names such as 已处理 work.
-func encodeMailboxName(s string) string {
+func EncodeMailboxName(s string) string {
 	var b strings.Builder
 	var run []rune
 	flush := func() {
