@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // pgListener holds one dedicated LISTEN connection per instance and hands
@@ -102,18 +100,11 @@ func (l *pgListener) run(ctx context.Context) {
 }
 
 func (l *pgListener) listenOnce(ctx context.Context, connected *bool) error {
-	cfg, err := l.connConfig(ctx)
+	conn, err := l.bus.db.Listen(ctx, l.name)
 	if err != nil {
 		return err
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.name}.Sanitize()); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	if *connected {
 		l.bus.deliver(Event{Topic: Tickets, Kind: Resync})
 	} else {
@@ -135,28 +126,4 @@ func (l *pgListener) listenOnce(ctx context.Context, connected *bool) error {
 		}
 		l.bus.deliver(e)
 	}
-}
-
-// connConfig copies a pooled connection's configuration, which has the
-// credentials (DB.URL has them redacted) and the search_path.
-func (l *pgListener) connConfig(ctx context.Context) (*pgx.ConnConfig, error) {
-	c, err := l.bus.db.Write.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	defer c.Close()
-	var cfg *pgx.ConnConfig
-	err = c.Raw(func(driverConn any) error {
-		pc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", driverConn)
-		}
-		cfg = pc.Conn().Config().Copy()
-		// The pooled connection's notification handler came along with
-		// the copy; left in place it would swallow our notifications,
-		// and pgx installs its own buffer only where none is set.
-		cfg.OnNotification = nil
-		return nil
-	})
-	return cfg, err
 }

@@ -2,14 +2,11 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/kefu-desk/kefu/internal/database"
 )
@@ -123,24 +120,15 @@ func (n *Notifier) listen(ctx context.Context, exited chan struct{}) {
 }
 
 func (n *Notifier) listenOnce(ctx context.Context) error {
-	cfg, err := n.connConfig(ctx)
+	conn, err := n.DB.Listen(ctx, channel)
 	if err != nil {
 		return err
-	}
-	// A connection of its own rather than one held out of the pool: it
-	// sits in WaitForNotification for the process's lifetime.
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	n.broadcast()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
@@ -148,27 +136,4 @@ func (n *Notifier) listenOnce(ctx context.Context) error {
 		}
 		n.broadcast()
 	}
-}
-
-// connConfig copies the configuration of a pooled connection, which has
-// the credentials (DB.URL has them redacted) and the search_path.
-func (n *Notifier) connConfig(ctx context.Context) (*pgx.ConnConfig, error) {
-	c, err := n.DB.Write.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	defer c.Close()
-	var cfg *pgx.ConnConfig
-	err = c.Raw(func(driverConn any) error {
-		pc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", driverConn)
-		}
-		cfg = pc.Conn().Config()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
 }
