@@ -242,7 +242,7 @@ func (l *lazyBlob) Read(p []byte) (int, error) {
 
 // seen returns the log entry that first received the mail with key.
 func (s *Inbound) seen(ctx context.Context, key string) (*Received, error) {
-	list, err := listReceived(ctx, s.DB.Write, `WHERE dedup_key = $1`, key)
+	list, err := listReceived(ctx, s.DB.Read, `WHERE dedup_key = $1`, key)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
