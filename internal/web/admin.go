@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
 	"github.com/kefu-desk/kefu/internal/auth"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -25,6 +26,7 @@ import (
 // adminPage is what every admin page shows.
 type adminPage struct {
 	Tab    string
+	Tabs   []string // the admin tabs this console offers
 	Views  []queueView
 	Form   url.Values        // the values being edited
 	Errors map[string]string // field → message
@@ -42,6 +44,11 @@ type adminPage struct {
 	Department  *team.Department
 	Dir         *directory
 	NextBefore  string
+
+	Calendars []calendar.Record
+	Calendar  *calendar.Record
+	Sim       *simulation
+	Query     url.Values // a calendar page's simulator questions
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -73,6 +80,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/tokens", s.adminTokens)
 		r.Post("/tokens", s.adminCreateToken)
 		r.Post("/tokens/{id}/revoke", s.adminRevokeToken)
+		if s.Calendars != nil {
+			s.calendarRoutes(r)
+		}
 	})
 }
 
@@ -94,7 +104,25 @@ func (s *Server) adminBase(ctx context.Context, tab string) (*adminPage, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &adminPage{Tab: tab, Views: vs, Form: url.Values{}}, nil
+	return &adminPage{Tab: tab, Tabs: s.adminTabs(), Views: vs, Form: url.Values{}}, nil
+}
+
+// adminTabs lists the admin pages; those of optional services appear
+// only when the console has them.
+func (s *Server) adminTabs() []string {
+	tabs := []string{"staff", "departments", "categories", "fields", "tokens"}
+	if s.Calendars != nil {
+		tabs = append(tabs, "calendars")
+	}
+	return tabs
+}
+
+// formValueAt is the i-th value of a repeated form field, or "".
+func formValueAt(f url.Values, name string, i int) string {
+	if vs := f[name]; i < len(vs) {
+		return vs[i]
+	}
+	return ""
 }
 
 // refused fills the page's errors from err; it reports false for errors

@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -59,8 +60,14 @@ func TestMessagesComplete(t *testing.T) {
 	for _, r := range kefu.Roles {
 		used["role."+string(r)] = true
 	}
-	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit"} {
+	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit", "calendars"} {
 		used["admin."+tab] = true
+	}
+	for _, d := range weekdays {
+		used["weekday."+d] = true
+	}
+	for _, inc := range calendar.Includes() {
+		used["include."+inc] = true
 	}
 	for _, k := range sla.TargetKinds {
 		used["sla."+string(k)] = true

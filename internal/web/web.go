@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/auth"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/events"
@@ -43,6 +44,8 @@ type Deps struct {
 	SLA    *sla.Service
 	Search *search.Service
 	Now    func() time.Time
+	// Calendars, when set, adds Admin › Calendars.
+	Calendars *calendar.Service
 }
 
 // Server is the console.

@@ -45,7 +45,8 @@ type env struct {
 	ticket  *ticket.Ticket
 }
 
-func newEnv(t *testing.T, db *database.DB) *env {
+// newEnv builds the console; opts add optional services to its Deps.
+func newEnv(t *testing.T, db *database.DB, opts ...func(*web.Deps)) *env {
 	t.Helper()
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	cust := &customer.Service{DB: db, Now: now}
@@ -57,7 +58,11 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	t.Cleanup(bus.Close)
 	tk.Hooks = append(tk.Hooks, events.Hook{Bus: bus})
 	sessions := api.NewSessions(&auth.SessionStore{DB: db, Now: now}, false)
-	w := web.New(web.Deps{DB: db, Tickets: tk, Customers: cust, Team: tm, Auth: au, Sessions: sessions, Events: bus, Now: now})
+	deps := web.Deps{DB: db, Tickets: tk, Customers: cust, Team: tm, Auth: au, Sessions: sessions, Events: bus, Now: now}
+	for _, o := range opts {
+		o(&deps)
+	}
+	w := web.New(deps)
 
 	sys := kefu.WithActor(context.Background(), kefu.System)
 	dept, err := tm.CreateDepartment(sys, team.NewDepartment{Slug: "customer-service", Name: "Customer service", NameZh: "客服部"})

@@ -1,0 +1,77 @@
+package web_test
+
+import (
+	"context"
+
+	"github.com/kefu-desk/kefu"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/sla"
+	"github.com/kefu-desk/kefu/internal/web"
+)
+
+// withSLA adds the calendar and SLA services to a console.
+func withSLA(db *database.DB) (func(*web.Deps), *calendar.Service, *sla.Service) {
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	cals := &calendar.Service{DB: db, Now: now}
+	s := &sla.Service{DB: db, Now: now, Calendars: cals}
+	cals.Hooks = append(cals.Hooks, s)
+	return func(d *web.Deps) {
+		s.Tickets = d.Tickets
+		d.Tickets.Hooks = append(d.Tickets.Hooks, s)
+		d.Calendars, d.SLA = cals, s
+	}, cals, s
+}
+
+var calendarPath = regexp.MustCompile(`/admin/calendars/([0-9a-zA-Z_-]+)\?saved=`)
+
+func TestCalendarAdminRefusesBadHoursAndSimulates(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		opt, cals, _ := withSLA(db)
+		e := newEnv(t, db, opt)
+		b := e.signin("admin@example.com")
+		want(t, b.get("/admin/calendars"), 200, "09:00-18:00")
+		form := url.Values{"name": {"Shanghai office"}, "timezone": {"Asia/Shanghai"},
+			"weekly.mon": {"09:00-12:00, 13:30-18:00"}, "weekly.tue": {"09:00-18:00"},
+			"ov_date": {"2026-10-01", ""}, "ov_hours": {"", ""}, "include": {calendar.CNStatutory}}
+		p := b.post("/admin/calendars", form)
+		want(t, p, 200, "Saved: Shanghai office")
+		m := calendarPath.FindStringSubmatch(p.Request.URL.String())
+		if m == nil {
+			t.Fatalf("no calendar page: %s", p.Request.URL)
+		}
+		id := m[1]
+
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		bad.Set("weekly.mon", "09:00-12:00, 11:00-18:00")
+		bad.Set("version", "1")
+		want(t, b.post("/admin/calendars/"+id, bad), 422, "Nothing was saved", `id="a-weekly.mon-error"`, `value="09:00-12:00, 11:00-18:00"`)
+		rec, err := cals.Get(sysCtx(), id)
+		if err != nil || len(rec.Spec.Weekly["mon"]) != 2 || rec.Spec.Weekly["mon"][1][0] != "13:30" {
+			t.Fatalf("a refused edit changed the calendar: %+v %v", rec, err)
+		}
+
+		p = b.get("/admin/calendars/" + id + "?at=2026-03-02T11:55&minutes=10")
+		want(t, p, 200, `id="sim-due"`, "2026-03-02 13:35", "Asia/Shanghai")
+		p = b.get("/admin/calendars/" + id + "?from=2026-03-02T08:00&to=2026-03-02T14:00")
+		want(t, p, 200, "210 business minutes")
+
+		exp := b.get("/admin/calendars/" + id + "/export")
+		want(t, exp, 200, `"13:30"`, `"2026-10-01": []`)
+		if !strings.Contains(exp.Header.Get("Content-Disposition"), "attachment") {
+			t.Error("export is not a download")
+		}
+	})
+}
+
+func sysCtx() context.Context { return kefu.WithActor(context.Background(), kefu.System) }
