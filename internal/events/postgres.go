@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
-
 )
 
 // pgListener holds one dedicated LISTEN connection per instance and hands

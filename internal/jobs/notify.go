@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
