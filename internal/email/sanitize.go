@@ -71,7 +71,7 @@ func urlUnescape(s string) (string, error) { return url.PathUnescape(s) }
 
 // quoteStarts are lines that begin the quoted history of a reply in the
 // clients Chinese and English customers use.
-var quoteStarts = regexp.MustCompile(`(?m)^(On .{4,200} wrote:|.{0,60}于.{0,80}写道[:：]|-{2,}\s*(Original Message|原始邮件|原始郵件)\s*-{2,}|From: .+|发件人[:：].+|寄件者[:：].+|_{10,})\s*$`)
+var quoteStarts = regexp.MustCompile(`(?m)^(On .{4,200} wrote:|.{0,200}(写道|寫道)[:：]|-{2,}\s*(Original Message|原始邮件|原始郵件)\s*-{2,}|From: .+|发件人[:：].+|寄件者[:：].+|_{10,})\s*$`)
 
 // SplitQuoted splits a message text into what the sender wrote and the
 // quoted history below it, so the console can fold the history. Nothing

@@ -313,6 +313,9 @@ func (s *skeleton) stream(cte string) error {
 type base64Filter struct{ r io.Reader }
 
 func (f *base64Filter) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
 		n, err := f.r.Read(p)
 		j := 0
