@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/audit"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -49,6 +50,8 @@ type adminPage struct {
 	Calendar  *calendar.Record
 	Sim       *simulation
 	Query     url.Values // a calendar page's simulator questions
+	Policies  []sla.Policy
+	Policy    *sla.Policy
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -83,6 +86,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.Calendars != nil {
 			s.calendarRoutes(r)
 		}
+		if s.Calendars != nil && s.SLA != nil {
+			s.policyRoutes(r)
+		}
 	})
 }
 
@@ -113,6 +119,9 @@ func (s *Server) adminTabs() []string {
 	tabs := []string{"staff", "departments", "categories", "fields", "tokens"}
 	if s.Calendars != nil {
 		tabs = append(tabs, "calendars")
+	}
+	if s.Calendars != nil && s.SLA != nil {
+		tabs = append(tabs, "sla")
 	}
 	return tabs
 }

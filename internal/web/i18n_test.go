@@ -60,7 +60,7 @@ func TestMessagesComplete(t *testing.T) {
 	for _, r := range kefu.Roles {
 		used["role."+string(r)] = true
 	}
-	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit", "calendars"} {
+	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit", "calendars", "sla"} {
 		used["admin."+tab] = true
 	}
 	for _, d := range weekdays {

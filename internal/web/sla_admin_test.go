@@ -75,3 +75,44 @@ func TestCalendarAdminRefusesBadHoursAndSimulates(t *testing.T) {
 }
 
 func sysCtx() context.Context { return kefu.WithActor(context.Background(), kefu.System) }
+
+func TestPolicyAdminShowsErrorsThenSaves(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		opt, cals, slas := withSLA(db)
+		e := newEnv(t, db, opt)
+		cal, err := cals.Create(sysCtx(), calendar.Spec{Name: "Office", Timezone: "Asia/Shanghai",
+			Weekly: calendar.Week{"mon": {{"09:00", "18:00"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.signin("admin@example.com")
+		want(t, b.get("/admin/sla"), 200, "Office (Asia/Shanghai)")
+		form := url.Values{"name": {"VIP"}, "calendar_id": {cal.ID}, "priorities": {"urgent"},
+			"t.first_response.minutes": {"30"}, "t.first_response.unit": {"business"}, "t.first_response.warn_before": {"45"},
+			"t.resolution.minutes": {"480"}, "t.resolution.unit": {"calendar"},
+			"t.resolution.actions": {`{"breach": [{"kind": "notify", "to": "nobody"}]}`}}
+		p := b.post("/admin/sla", form)
+		want(t, p, 422, "Nothing was saved", `id="a-t.first_response.warn_before-error"`, "less than the target", "breach[0].to", `value="45"`)
+		if ps, _ := slas.Policies(sysCtx()); len(ps) != 0 {
+			t.Fatalf("a refused policy was saved: %+v", ps)
+		}
+		want(t, b.post("/admin/sla", url.Values{"name": {"VIP"}, "calendar_id": {cal.ID}, "t.solution.minutes": {"60"},
+			"t.solution.unit": {"business"}, "t.solution.actions": {"{not json"}}), 422, "is not valid JSON")
+
+		form.Set("t.first_response.warn_before", "10")
+		form.Set("t.resolution.actions", `{"breach": [{"kind": "notify", "to": "supervisors"}], "escalations": [{"after_minutes": 60, "actions": [{"kind": "raise_priority"}]}]}`)
+		want(t, b.post("/admin/sla", form), 200, "Saved: VIP")
+		form.Set("name", "Everyone")
+		form.Del("priorities")
+		want(t, b.post("/admin/sla", form), 200, "Saved: Everyone")
+		ps, err := slas.Policies(sysCtx())
+		if err != nil || len(ps) != 2 || ps[0].Name != "VIP" || len(ps[0].Targets[1].Escalations) != 1 {
+			t.Fatalf("policies: %+v %v", ps, err)
+		}
+		want(t, b.get("/admin/sla/"+ps[0].ID), 200, "raise_priority", `value="10"`)
+		want(t, b.post("/admin/sla/"+ps[1].ID+"/move", url.Values{"dir": {"up"}}), 200)
+		if ps, _ = slas.Policies(sysCtx()); ps[0].Name != "Everyone" {
+			t.Fatalf("move up: %s first", ps[0].Name)
+		}
+	})
+}
