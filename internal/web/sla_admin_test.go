@@ -116,3 +116,43 @@ func TestPolicyAdminShowsErrorsThenSaves(t *testing.T) {
 		}
 	})
 }
+
+func TestAgreedNextContactAndWaiver(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		opt, cals, slas := withSLA(db)
+		e := newEnv(t, db, opt)
+		week := calendar.Week{}
+		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+			week[d] = [][]string{{"00:00", "24:00"}}
+		}
+		cal, err := cals.Create(sysCtx(), calendar.Spec{Name: "Always", Timezone: "Asia/Shanghai", Weekly: week})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := slas.CreatePolicy(sysCtx(), sla.Policy{Name: "Default", CalendarID: cal.ID, Definition: sla.Definition{
+			MinProgressUpdates: 2, Targets: []sla.Target{{Kind: sla.Resolution, Minutes: 600, Unit: sla.Business}}}}); err != nil {
+			t.Fatal(err)
+		}
+		path := "/t/" + e.ticket.Key
+		li := e.signin("li.na@example.com")
+		p := li.get(path)
+		want(t, p, 200, "sla/agreements")
+		if strings.Contains(p.body, "sla/waiver") {
+			t.Error("an agent is offered the waiver")
+		}
+		when := time.Now().In(time.FixedZone("CST", 8*3600)).Add(48 * time.Hour).Format("2006-01-02T15:04")
+		want(t, li.send("POST", path+"/sla/agreements", url.Values{"next_contact_at": {when}, "channel": {"phone"}}), 422,
+			"customer_words", `value="`+when+`"`)
+		p = li.send("POST", path+"/sla/agreements", url.Values{"next_contact_at": {when}, "channel": {"phone"}, "customer_words": {"周五下午再联系我"}})
+		want(t, p, 200, "周五下午再联系我", "约定下次联系")
+		got, err := slas.ForTicket(sysCtx(), e.ticket.ID)
+		if err != nil || len(got.Agreements) != 1 || got.Clocks[0].AgreedDueAt == nil {
+			t.Fatalf("agreement: %+v %v", got, err)
+		}
+
+		ada := e.signin("admin@example.com")
+		want(t, ada.get(path), 200, "sla/waiver")
+		want(t, ada.send("POST", path+"/sla/waiver", url.Values{"reason": {""}}), 422, "3 to 1000 bytes")
+		want(t, ada.send("POST", path+"/sla/waiver", url.Values{"reason": {"客户已确认解决"}}), 200, "Progress minimum waived: 客户已确认解决")
+	})
+}

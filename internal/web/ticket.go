@@ -33,6 +33,10 @@ type ticketData struct {
 	Conflict []change
 	Errors   map[string]string
 	SLA      *sla.TicketSLA // nil without an SLA service
+	// SLAForm and SLAErrors are a refused agreement or waiver as typed,
+	// with its errors under "agree." or "waive.".
+	SLAForm   url.Values
+	SLAErrors map[string]string
 }
 
 // change is one field's value as the editor saw it and as it is now.

@@ -93,6 +93,8 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/t/{key}/messages", s.addMessage)
 		r.Post("/t/{key}/merge", s.merge)
 		r.Get("/t/{key}/audit", s.auditFragment)
+		r.Post("/t/{key}/sla/agreements", s.agree)
+		r.Post("/t/{key}/sla/waiver", s.waive)
 		r.Get("/t/{key}/viewers", s.viewersFragment)
 		r.Post("/t/{key}/activity", s.activity)
 		r.Get("/attachments/{id}", s.attachment)
