@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 )
@@ -25,6 +26,9 @@ type imapConn struct {
 	r    *bufio.Reader
 	tag  int
 	caps map[string]bool
+	// broken is set when a command was cut off (I/O error, cancelled
+	// context): the session state is unknown, so Close only hangs up.
+	broken atomic.Bool
 }
 
 // DialIMAP connects with TLS, STARTTLS or (loopback tests) neither, and
@@ -86,7 +90,10 @@ func DialIMAP(ctx context.Context, mb *Mailbox) (Folder, error) {
 
 // watch makes ctx's end interrupt any read or write in progress.
 func (c *imapConn) watch(ctx context.Context) func() {
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() {
+		c.broken.Store(true)
+		c.conn.SetDeadline(time.Unix(1, 0))
+	})
 	return func() { stop() }
 }
 
@@ -143,6 +150,7 @@ func (c *imapConn) responses(tag string, onUntagged func(string, io.Reader) erro
 	for {
 		line, err := c.r.ReadString('\n')
 		if err != nil {
+			c.broken.Store(true)
 			return err
 		}
 		line = strings.TrimRight(line, "\r\n")
@@ -322,8 +330,10 @@ func (c *imapConn) Wait(ctx context.Context, max time.Duration) error {
 }
 
 func (c *imapConn) Close() error {
-	c.conn.SetDeadline(time.Now().Add(5 * time.Second))
-	c.cmd(nil, "LOGOUT")
+	if !c.broken.Load() {
+		c.conn.SetDeadline(time.Now().Add(5 * time.Second))
+		c.cmd(nil, "LOGOUT")
+	}
 	return c.conn.Close()
 }
 

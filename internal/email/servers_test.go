@@ -18,6 +18,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/email"
+	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -331,6 +332,54 @@ func TestReplyThroughPostfixReadBackOverIMAP(t *testing.T) {
 			!strings.Contains(got.Text, "on its way") || !strings.Contains(got.Text, "小店客服") || !strings.Contains(got.HTML, "<p>Sorry!") ||
 			len(got.Attachments) != 1 || got.Attachments[0].Filename != "label.txt" {
 			t.Errorf("delivered reply: subject %q in-reply-to %q from %v text %q attachments %+v", got.Subject, got.InReplyTo, got.From, got.Text, got.Attachments)
+		}
+	})
+}
+
+// The poller as kefu serve runs it: under a lease, waiting in IDLE, so a
+// mail appended while it waits is imported within moments.
+func TestPollerIdlesAndImports(t *testing.T) {
+	imapAddr, _ := mailServers(t)
+	host, port, _ := net.SplitHostPort(imapAddr)
+	portN, _ := strconv.Atoi(port)
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		id := kefu.NewID()
+		folder := "idle-" + id[len(id)-8:]
+		admin := imapLogin(t, imapAddr, "kefu@test.local", "kefu-pass")
+		admin.do(fmt.Sprintf("CREATE %q", folder), nil)
+		admin.do(fmt.Sprintf("APPEND %q", folder), []byte(mail("a@example.cn", "一", folder+"-1@example.cn", "第一封")))
+		_, err := h.mailboxes.Update(h.ctx, h.mailbox.ID, 0, email.Mailbox{Address: h.mailbox.Address, Enabled: true, IMAP: email.IMAPSettings{
+			Host: host, Port: portN, Security: "none", Username: "kefu@test.local", Password: "kefu-pass", Folder: folder}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		p := &email.Poller{Mailboxes: h.mailboxes, Inbound: h.in, Leases: &jobs.Leases{DB: db, Now: func() time.Time { return time.Now().UTC() }},
+			Every: time.Hour, IdleFor: 20 * time.Second}
+		go func() { p.Run(ctx, time.Hour); close(done) }()
+		defer func() { cancel(); <-done }()
+		waitTickets := func(n int) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for ticketCount(t, h) < n {
+				if time.Now().After(deadline) {
+					t.Fatalf("still %d tickets, want %d", ticketCount(t, h), n)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		st := time.Now()
+		waitTickets(1)
+		t.Logf("first import %v", time.Since(st))
+		// The poll interval is an hour: only IDLE can bring this one in.
+		admin.do(fmt.Sprintf("APPEND %q", folder), []byte(mail("b@example.cn", "二", folder+"-2@example.cn", "第二封")))
+		st = time.Now()
+		waitTickets(2)
+		t.Logf("idle import %v", time.Since(st))
+		if _, unseen := admin.status(folder); unseen != 0 {
+			t.Errorf("%d unseen after import", unseen)
 		}
 	})
 }
