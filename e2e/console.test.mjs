@@ -232,3 +232,45 @@ test('assign and solve from the keyboard', async () => {
   await shot(pa, '14-shortcuts');
   await pa.keyboard.press('Escape');
 });
+
+test('a calendar with a lunch break answers what-if', async () => {
+  await pa.goto(kefu.url + '/admin/calendars');
+  await pa.getByRole('heading', { name: 'New calendar' }).waitFor();
+  await pa.getByLabel('Name', { exact: true }).fill('Lunch break office');
+  await pa.getByLabel('Monday').fill('09:00-12:00, 11:30-18:00');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  const err = pa.locator('[id="a-weekly.mon-error"]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /overlap/);
+  assert.equal(await pa.getByLabel('Monday').inputValue(), '09:00-12:00, 11:30-18:00', 'what was typed is kept');
+  await pa.getByLabel('Monday').fill('09:00-12:00, 13:30-18:00');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  await pa.getByRole('status').filter({ hasText: 'Saved: Lunch break office' }).waitFor();
+  await pa.getByLabel('What if a request arrives at').fill('2026-03-02T11:55');
+  await pa.getByLabel('with a target of').fill('10');
+  await pa.getByLabel('with a target of').press('Enter');
+  const due = pa.locator('#sim-due');
+  await due.waitFor();
+  assert.match(await due.textContent(), /2026-03-02 13:35/);
+  await shot(pa, '20-calendar-what-if');
+});
+
+test('an SLA policy refused with an error, then saved', async () => {
+  await pa.goto(kefu.url + '/admin/sla');
+  await pa.getByRole('heading', { name: 'New policy' }).waitFor();
+  await pa.getByLabel('Name', { exact: true }).fill('Urgent first response');
+  await pa.getByLabel('Business calendar').selectOption({ label: 'Lunch break office (Asia/Shanghai)' });
+  await pa.getByLabel('Urgent', { exact: true }).check();
+  await pa.getByLabel('Minutes (empty: no target)').first().fill('30');
+  await pa.getByLabel('Warn minutes before').first().fill('45');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  const err = pa.locator('[id="a-t.first_response.warn_before-error"]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /less than the target/);
+  await shot(pa, '21-sla-policy-error');
+  await pa.getByLabel('Warn minutes before').first().fill('10');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  await pa.getByRole('status').filter({ hasText: 'Saved: Urgent first response' }).waitFor();
+  await pa.getByRole('link', { name: 'Urgent first response' }).waitFor();
+  await shot(pa, '22-sla-policy-saved');
+});
