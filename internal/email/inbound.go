@@ -127,6 +127,11 @@ func (s *Inbound) Receive(ctx context.Context, d Delivery, r io.Reader) (*Receiv
 		if first, _ := s.seen(ctx, key); first != nil {
 			return s.duplicate(ctx, rec, first)
 		}
+		// Else a ticket message already has this Message-ID without having
+		// been received: a mail Kefu sent itself, come back (a Bcc to the
+		// mailbox, a forwarding loop). Keep it in the log only.
+		rec.Problems = append(rec.Problems, "a ticket message already has this Message-ID (a mail Kefu sent?)")
+		err = s.logOnly(ctx, rec, key, Duplicate)
 	}
 	if err != nil {
 		return nil, err

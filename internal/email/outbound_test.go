@@ -105,3 +105,23 @@ type smtp550 struct{}
 func (smtp550) Error() string  { return "550 5.1.1 <gone@example.cn>: Recipient address rejected" }
 func (smtp550) IsTemp() bool   { return false }
 func (smtp550) ErrorCode() int { return 550 }
+
+// A mail Kefu sent that comes back to the mailbox (a Bcc, a forwarding
+// loop) carries a Message-ID a ticket message already has: it is logged,
+// not stored again, and does not stop the import.
+func TestOwnMailComingBack(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		rec := h.receive(t, mail("wang@example.cn", "退货", "own-1@example.cn", "退货"), "")
+		_, reply, err := h.tickets.AddMessage(h.ctx, rec.TicketID, ticket.NewMessage{Kind: ticket.Reply, Text: "好的"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(h.messages(t, rec.TicketID))
+		back := h.receive(t, mail("service@shop.example.cn", "Re: 退货", reply.ID+"@shop.example.cn", "好的"), "")
+		h.want(t, back, email.Duplicate)
+		if n := len(h.messages(t, rec.TicketID)); n != before || ticketCount(t, h) != 1 {
+			t.Fatalf("%d messages on the ticket (was %d), %d tickets", n, before, ticketCount(t, h))
+		}
+	})
+}

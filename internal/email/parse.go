@@ -1,7 +1,11 @@
-// Package email turns raw RFC 5322 messages into what Kefu needs from them:
-// decoded headers, a text and an HTML body, attachments, and whether the
-// mail is an auto-reply or a bounce. It only parses; fetching, storing and
-// sending mail live elsewhere.
+// Package email is Kefu's email channel. Parse turns raw RFC 5322 messages
+// into what Kefu needs from them: decoded headers, a text and an HTML body,
+// attachments, and whether the mail is an auto-reply or a bounce (the
+// parser opens no database or connection). Around it: Mailboxes (settings
+// and the sender deny list), Inbound (every mail stored exactly once and
+// threaded into tickets, fed by the IMAP Poller, the SMTP Receiver and the
+// API) and Outbound (replies, acknowledgements and staff notices sent
+// through the job queue). docs/email.md describes the rules.
 package email
 
 import (

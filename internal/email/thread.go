@@ -32,14 +32,14 @@ func (s *Inbound) thread(ctx context.Context, m *Message, c *customer.Customer) 
 	if sub := subjectKey.FindStringSubmatch(m.Subject); sub != nil && c != nil {
 		n, _ := strconv.ParseInt(sub[1], 10, 64)
 		var custID string
-		var status ticket.Status
-		err := s.DB.Read.QueryRowContext(ctx, `SELECT CAST(id AS text), CAST(customer_id AS text), status FROM tickets WHERE number = $1`, n).
-			Scan(&id, &custID, &status)
+		err := s.DB.Read.QueryRowContext(ctx, `SELECT CAST(id AS text), CAST(customer_id AS text) FROM tickets WHERE number = $1`, n).
+			Scan(&id, &custID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", false, fmt.Errorf("email: thread by key: %w", err)
 		}
 		if err == nil && custID == c.ID {
-			return id, status == ticket.Closed, nil
+			closed, err = isClosed(ctx, s.DB.Read, id)
+			return id, closed, err
 		}
 	}
 	refs := slices.Clone(m.References)
@@ -51,11 +51,17 @@ func (s *Inbound) thread(ctx context.Context, m *Message, c *customer.Customer) 
 	if err != nil || id == "" {
 		return "", false, err
 	}
+	closed, err = isClosed(ctx, s.DB.Read, id)
+	return id, closed, err
+}
+
+// isClosed reports whether a ticket, or the one it was merged into (a
+// merged ticket is closed but forwards what it receives), is closed.
+func isClosed(ctx context.Context, q database.Querier, id string) (bool, error) {
 	var status ticket.Status
-	if err := s.DB.Read.QueryRowContext(ctx, `SELECT status FROM tickets WHERE id = $1`, id).Scan(&status); err != nil {
-		return "", false, err
-	}
-	return id, status == ticket.Closed, nil
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(m.status, t.status) FROM tickets t LEFT JOIN tickets m ON m.id = t.merged_into
+		WHERE t.id = $1`, id).Scan(&status)
+	return status == ticket.Closed, err
 }
 
 // ticketOf returns the ticket of the first Message-ID in ids that Kefu
