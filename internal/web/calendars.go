@@ -284,6 +284,3 @@ func parseHours(s string) [][]string {
 	}
 	return out
 }
-
-// localInput formats t for a datetime-local input.
-func localInput(t time.Time) string { return t.Format("2006-01-02T15:04") }
