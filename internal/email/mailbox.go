@@ -371,10 +371,12 @@ func (s *Mailboxes) Delete(ctx context.Context, id string) error {
 	})
 }
 
-// savePosition records how far a mailbox's IMAP folder has been imported.
-func (s *Mailboxes) savePosition(ctx context.Context, id string, validity, lastUID uint32, pollErr string) error {
+// savePosition records how far a mailbox's IMAP folder has been imported,
+// unless its settings changed meanwhile (version): the position belongs to
+// the folder it was read from.
+func (s *Mailboxes) savePosition(ctx context.Context, mb *Mailbox, validity, lastUID uint32, pollErr string) error {
 	_, err := s.DB.Write.ExecContext(ctx, `UPDATE mailboxes SET uid_validity = $2, last_uid = $3, last_polled_at = $4, last_error = $5
-		WHERE id = $1`, id, int64(validity), int64(lastUID), s.Now(), pollErr)
+		WHERE id = $1 AND version = $6`, mb.ID, int64(validity), int64(lastUID), s.Now(), pollErr, mb.Version)
 	return err
 }
 

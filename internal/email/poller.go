@@ -53,7 +53,11 @@ func (p *Poller) Run(ctx context.Context, refresh time.Duration) {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	running := map[string]context.CancelFunc{}
+	type turn struct {
+		stop    context.CancelFunc
+		version int
+	}
+	running := map[string]turn{}
 	t := time.NewTicker(refresh)
 	defer t.Stop()
 	for {
@@ -61,24 +65,26 @@ func (p *Poller) Run(ctx context.Context, refresh time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			p.log().Warn("imap: list mailboxes", "err", err)
 		}
-		want := map[string]bool{}
+		want := map[string]int{}
 		for _, mb := range boxes {
 			if mb.Enabled && mb.IMAP.Host != "" {
-				want[mb.ID] = true
+				want[mb.ID] = mb.Version
 			}
 		}
-		for id, stop := range running {
-			if !want[id] {
-				stop()
+		// Removed, disabled or changed mailboxes stop (a changed one
+		// restarts below with its new settings).
+		for id, r := range running {
+			if v, ok := want[id]; !ok || v != r.version {
+				r.stop()
 				delete(running, id)
 			}
 		}
-		for id := range want {
-			if running[id] != nil {
+		for id, version := range want {
+			if _, ok := running[id]; ok {
 				continue
 			}
 			mctx, stop := context.WithCancel(ctx)
-			running[id] = stop
+			running[id] = turn{stop, version}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -87,8 +93,8 @@ func (p *Poller) Run(ctx context.Context, refresh time.Duration) {
 		}
 		select {
 		case <-ctx.Done():
-			for _, stop := range running {
-				stop()
+			for _, r := range running {
+				r.stop()
 			}
 			return
 		case <-t.C:
@@ -108,7 +114,7 @@ func (p *Poller) run(ctx context.Context, id string) error {
 	}
 	f, err := p.dial()(ctx, mb)
 	if err != nil {
-		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb.ID, mb.UIDValidity, mb.LastUID, err.Error())
+		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb, mb.UIDValidity, mb.LastUID, err.Error())
 		return err
 	}
 	defer f.Close()
@@ -144,7 +150,7 @@ func (p *Poller) run(ctx context.Context, id string) error {
 func (p *Poller) Import(ctx context.Context, mb *Mailbox, f Folder) (n int, err error) {
 	validity, err := f.Select(ctx, mb.IMAP.Folder)
 	if err != nil {
-		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb.ID, mb.UIDValidity, mb.LastUID, err.Error())
+		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb, mb.UIDValidity, mb.LastUID, err.Error())
 		return 0, err
 	}
 	last := mb.LastUID
@@ -155,7 +161,7 @@ func (p *Poller) Import(ctx context.Context, mb *Mailbox, f Folder) (n int, err 
 	}
 	uids, err := f.UIDsAfter(ctx, last)
 	if err != nil {
-		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb.ID, validity, last, err.Error())
+		p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb, validity, last, err.Error())
 		return 0, err
 	}
 	moveTo := ""
@@ -177,23 +183,23 @@ func (p *Poller) Import(ctx context.Context, mb *Mailbox, f Folder) (n int, err 
 			problem = err.Error()
 			p.log().Warn("imap: message skipped", "mailbox", mb.Address, "uid", uid, "err", err)
 		case err != nil:
-			p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb.ID, validity, last, err.Error())
+			p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb, validity, last, err.Error())
 			return n, err
 		default:
 			if err := f.Done(ctx, uid, moveTo); err != nil {
-				p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb.ID, validity, last, err.Error())
+				p.Mailboxes.savePosition(context.WithoutCancel(ctx), mb, validity, last, err.Error())
 				return n, err
 			}
 			n++
 			p.log().Info("mail received", "via", "imap", "mailbox", mb.Address, "uid", uid, "outcome", rec.Outcome, "ticket", rec.TicketID)
 		}
 		last = uid
-		if err := p.Mailboxes.savePosition(ctx, mb.ID, validity, last, problem); err != nil {
+		if err := p.Mailboxes.savePosition(ctx, mb, validity, last, problem); err != nil {
 			return n, err
 		}
 	}
 	if len(uids) == 0 || validity != mb.UIDValidity {
-		err = p.Mailboxes.savePosition(ctx, mb.ID, validity, last, problem)
+		err = p.Mailboxes.savePosition(ctx, mb, validity, last, problem)
 	}
 	mb.UIDValidity, mb.LastUID = validity, last
 	return n, err
