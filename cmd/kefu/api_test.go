@@ -308,6 +308,7 @@ func TestAPIContract(t *testing.T) {
 
 		exerciseSLA(t, app, c, admin.ID)
 		exerciseEmail(t, app, c)
+		exerciseCanned(t, c)
 
 		checkAllOperations(t, c)
 	})

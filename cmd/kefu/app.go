@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/canned"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
@@ -43,6 +44,7 @@ type App struct {
 	Calendars *calendar.Service
 	SLA       *sla.Service
 	Search    *search.Service
+	Canned    *canned.Service
 	sessions  *auth.SessionStore
 	API       *api.Server
 	Events    *events.Bus
@@ -102,15 +104,16 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Search = search.New(db)
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Search)
 	a.Customers.Hooks = append(a.Customers.Hooks, a.Search)
+	a.Canned = &canned.Service{DB: db, Now: now}
 	a.Mail = newMail(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
-		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search,
+		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
 	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
-		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars})
+		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned})
 	return a
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/canned"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
@@ -44,6 +45,7 @@ type Deps struct {
 	Calendars *calendar.Service
 	SLA       *sla.Service
 	Search    *search.Service
+	Canned    *canned.Service
 	// The email channel.
 	Mailboxes *email.Mailboxes
 	Inbound   *email.Inbound

@@ -61,4 +61,5 @@ func (s *Server) routes() {
 	s.slaRoutes()
 	s.searchRoutes()
 	s.emailRoutes()
+	s.cannedRoutes()
 }

@@ -92,3 +92,6 @@ func wrapped() []string {
 	}
 	return out
 }
+
+// ETagVersion lets the API answer a stale edit with the current ETag.
+func (r Reply) ETagVersion() int { return r.Version }

@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/canned"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/events"
@@ -46,6 +47,9 @@ type Deps struct {
 	Now    func() time.Time
 	// Calendars, when set, adds Admin › Calendars.
 	Calendars *calendar.Service
+	// Canned, when set, adds Admin › Canned replies and the composer's
+	// picker.
+	Canned *canned.Service
 }
 
 // Server is the console.
