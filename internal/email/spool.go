@@ -227,7 +227,7 @@ func (s *skeleton) part() error {
 	known := cte == "" || cte == "base64" || cte == "quoted-printable" || cte == "7bit" || cte == "8bit" || cte == "binary"
 	// Text bodies, forwarded messages and delivery reports stay in the
 	// skeleton: the parser reads them.
-	if !known || strings.HasPrefix(ct, "message/") || (strings.HasPrefix(ct, "text/") && disp != "attachment") {
+	if !known || strings.HasPrefix(ct, "message/") || strings.HasPrefix(ct, "multipart/") || (strings.HasPrefix(ct, "text/") && disp != "attachment") {
 		return nil
 	}
 	return s.stream(cte)
@@ -271,6 +271,12 @@ func (s *skeleton) stream(cte string) error {
 			<-done
 			return err
 		}
+		if len(b) == 0 {
+			// The message ended without a closing delimiter: the last line
+			// break is content, as the parser reads it.
+			write(held)
+			break
+		}
 		lineStart := s.atLineStart
 		s.atLineStart = complete
 		if lineStart && complete {
@@ -288,9 +294,6 @@ func (s *skeleton) stream(cte string) error {
 			held = append(held[:0], b[len(content):]...)
 		} else {
 			write(b)
-		}
-		if errors.Is(err, io.EOF) || len(b) == 0 {
-			break
 		}
 	}
 	pw.Close()
