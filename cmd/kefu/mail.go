@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,6 +65,8 @@ type MailConfig struct {
 	MailReopenWithin time.Duration `help:"A customer's mail reopens a ticket closed at most this long ago; later mail opens a linked follow-up." default:"336h" env:"KEFU_MAIL_REOPEN_WITHIN"`
 	MailMaxBytes     int64         `help:"Largest mail accepted (bytes), over SMTP, IMAP or the API." default:"52428800" env:"KEFU_MAIL_MAX_BYTES"`
 	IMAPPoll         time.Duration `help:"How often mailboxes are polled when their server offers no IMAP IDLE." default:"1m" env:"KEFU_IMAP_POLL"`
+	SMTPTLSCert      string        `help:"Certificate (PEM) for STARTTLS on the SMTP receiver; without it the receiver offers no TLS." env:"KEFU_SMTP_TLS_CERT" type:"path" placeholder:"FILE"`
+	SMTPTLSKey       string        `help:"Private key (PEM) for --smtp-tls-cert." env:"KEFU_SMTP_TLS_KEY" type:"path" placeholder:"FILE"`
 }
 
 // configure applies c and binds the SMTP listener, so a taken port fails
@@ -73,6 +76,13 @@ func (m *mailChannel) configure(c MailConfig) error {
 	m.Receiver.MaxBytes, m.Poller.Every = c.MailMaxBytes, c.IMAPPoll
 	if c.SMTPListen == "" {
 		return nil
+	}
+	if c.SMTPTLSCert != "" || c.SMTPTLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(c.SMTPTLSCert, c.SMTPTLSKey)
+		if err != nil {
+			return fmt.Errorf("smtp tls: %w", err)
+		}
+		m.Receiver.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	ln, err := net.Listen("tcp", c.SMTPListen)
 	if err != nil {

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -22,7 +23,9 @@ type Receiver struct {
 	Domain string
 	// MaxBytes caps a message (SIZE); zero means DefaultMax.
 	MaxBytes int64
-	Log      *slog.Logger
+	// TLS, when set, is offered to senders through STARTTLS.
+	TLS *tls.Config
+	Log *slog.Logger
 }
 
 // Server returns a go-smtp server for addr; call ListenAndServe (or
@@ -39,6 +42,7 @@ func (r *Receiver) Server(addr string) *smtp.Server {
 	s.ReadTimeout = 5 * time.Minute
 	s.WriteTimeout = time.Minute
 	s.EnableSMTPUTF8 = true
+	s.TLSConfig = r.TLS
 	return s
 }
 

@@ -3,8 +3,15 @@ package email_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -240,16 +247,16 @@ func TestSMTPReceiverWithSwaks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := (&email.Receiver{Inbound: h.in, Mailboxes: h.mailboxes, MaxBytes: 1 << 20}).Server(ln.Addr().String())
+		srv := (&email.Receiver{Inbound: h.in, Mailboxes: h.mailboxes, MaxBytes: 1 << 20, TLS: selfSigned(t)}).Server(ln.Addr().String())
 		go srv.Serve(ln)
 		defer srv.Close()
 		file := filepath.Join(t.TempDir(), "mail.eml")
 		os.WriteFile(file, []byte(mail("王芳 <wang@example.cn>", "尺码问题", "swaks-1@example.cn", "连衣裙偏小")), 0o600)
-		send := func(to string) error {
+		send := func(to string, extra ...string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			out, err := exec.CommandContext(ctx, swaks, "--server", ln.Addr().String(), "--to", to, "--from", "wang@example.cn",
-				"--data", file, "--timeout", "10").CombinedOutput()
+			out, err := exec.CommandContext(ctx, swaks, append([]string{"--server", ln.Addr().String(), "--to", to, "--from", "wang@example.cn",
+				"--data", file, "--timeout", "10"}, extra...)...).CombinedOutput()
 			if err != nil {
 				return fmt.Errorf("%v: %s", err, out)
 			}
@@ -264,8 +271,9 @@ func TestSMTPReceiverWithSwaks(t *testing.T) {
 		if err := send("nobody@shop.example.cn"); err == nil || !strings.Contains(err.Error(), "550") {
 			t.Errorf("mail to an unknown mailbox: %v", err)
 		}
-		// A resend (the relay did not hear our 250) stores nothing new.
-		if err := send("service@shop.example.cn"); err != nil {
+		// A resend (the relay did not hear our 250), here over STARTTLS,
+		// stores nothing new.
+		if err := send("service@shop.example.cn", "--tls"); err != nil {
 			t.Fatal(err)
 		}
 		if got := ticketCount(t, h); got != 1 {
@@ -382,4 +390,19 @@ func TestPollerIdlesAndImports(t *testing.T) {
 			t.Errorf("%d unseen after import", unseen)
 		}
 	})
+}
+
+// selfSigned makes a throwaway certificate for the receiver's STARTTLS.
+func selfSigned(t *testing.T) *tls.Config {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
