@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/audit"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/canned"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -52,6 +53,8 @@ type adminPage struct {
 	Query     url.Values // a calendar page's simulator questions
 	Policies  []sla.Policy
 	Policy    *sla.Policy
+	Canned    []canned.Reply // the shared ones
+	Tags      []ticket.TagCount
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -83,6 +86,12 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/tokens", s.adminTokens)
 		r.Post("/tokens", s.adminCreateToken)
 		r.Post("/tokens/{id}/revoke", s.adminRevokeToken)
+		r.Get("/tags", s.adminTags)
+		r.Post("/tags/rename", s.adminRenameTag)
+		r.Post("/tags/delete", s.adminDeleteTag)
+		if s.Canned != nil {
+			s.cannedRoutes(r)
+		}
 		if s.Calendars != nil {
 			s.calendarRoutes(r)
 		}
@@ -116,7 +125,10 @@ func (s *Server) adminBase(ctx context.Context, tab string) (*adminPage, error) 
 // adminTabs lists the admin pages; those of optional services appear
 // only when the console has them.
 func (s *Server) adminTabs() []string {
-	tabs := []string{"staff", "departments", "categories", "fields", "tokens"}
+	tabs := []string{"staff", "departments", "categories", "fields", "tags", "tokens"}
+	if s.Canned != nil {
+		tabs = append(tabs, "canned")
+	}
 	if s.Calendars != nil {
 		tabs = append(tabs, "calendars")
 	}

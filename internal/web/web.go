@@ -101,6 +101,9 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/t/{key}/sla/waiver", s.waive)
 		r.Get("/t/{key}/viewers", s.viewersFragment)
 		r.Post("/t/{key}/activity", s.activity)
+		if s.Canned != nil {
+			r.Get("/t/{key}/canned", s.cannedPicker)
+		}
 		r.Get("/attachments/{id}", s.attachment)
 
 		r.Get("/events", s.stream)

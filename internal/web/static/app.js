@@ -148,6 +148,9 @@
       }),
       r: guard(function () { compose("reply"); }),
       n: guard(function () { compose("note"); }),
+      c: guard(function () { return openCanned(); }),
+      // Alt+C also works while typing in the reply, where c is just a letter.
+      "Alt+KeyC": function (e) { if (openCanned() !== false) e.preventDefault(); },
       a: guard(function () { return clickKey("a") || bulk("assign", { assignee: "me" }); }),
       s: guard(function () { return clickKey("s") || bulk("status", { status: "solved" }); }),
       "/": guard(function () { var q = document.getElementById("q"); q.focus(); q.select(); }),
@@ -178,6 +181,71 @@
     if (e.target.closest && e.target.closest("[data-shortcuts]")) shortcuts();
     var row = e.target.closest && e.target.closest("#queue-list [data-row]");
     if (row) highlight(row, false);
+  });
+
+  // ---- canned replies: a dialog listing replies rendered for this
+  // ticket by the server; the chosen text goes in at the reply's cursor. ----
+  var cannedAt = null; // the textarea's selection when the picker opened
+
+  function openCanned() {
+    var d = document.getElementById("canned-picker"), ta = document.getElementById("composer-text");
+    if (!d || !ta) return false;
+    cannedAt = [ta.selectionStart, ta.selectionEnd];
+    var filter = document.getElementById("canned-filter"), box = document.getElementById("canned-options");
+    filter.value = "";
+    if (!box.dataset.loaded) {
+      fetch(d.dataset.src, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+        box.innerHTML = html;
+        box.dataset.loaded = "1";
+        filterCanned();
+      });
+    } else {
+      filterCanned();
+    }
+    d.showModal();
+    filter.focus();
+  }
+
+  function cannedOptions() {
+    return Array.prototype.filter.call(document.querySelectorAll("#canned-list [role=option]"), function (o) { return !o.hidden; });
+  }
+
+  function activateCanned(o) {
+    document.querySelectorAll("#canned-list [role=option]").forEach(function (x) { x.setAttribute("aria-selected", x === o ? "true" : "false"); });
+    var filter = document.getElementById("canned-filter");
+    if (o) { filter.setAttribute("aria-activedescendant", o.id); o.scrollIntoView({ block: "nearest" }); }
+    else filter.removeAttribute("aria-activedescendant");
+  }
+
+  function filterCanned() {
+    var q = document.getElementById("canned-filter").value.toLowerCase().trim();
+    document.querySelectorAll("#canned-list [role=option]").forEach(function (o) { o.hidden = q !== "" && o.dataset.search.indexOf(q) < 0; });
+    activateCanned(cannedOptions()[0]);
+  }
+
+  function insertCanned(o) {
+    var ta = document.getElementById("composer-text"), d = document.getElementById("canned-picker");
+    var at = cannedAt || [ta.value.length, ta.value.length], text = o.dataset.text;
+    ta.value = ta.value.slice(0, at[0]) + text + ta.value.slice(at[1]);
+    d.close();
+    ta.focus();
+    ta.setSelectionRange(at[0] + text.length, at[0] + text.length);
+    ta.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("input", function (e) { if (e.target.id === "canned-filter") filterCanned(); });
+  document.addEventListener("keydown", function (e) {
+    if (e.target.id !== "canned-filter") return;
+    var opts = cannedOptions(), cur = document.querySelector("#canned-list [aria-selected=true]"), i = opts.indexOf(cur);
+    if (e.key === "ArrowDown" && opts.length) { activateCanned(opts[(i + 1) % opts.length]); e.preventDefault(); }
+    else if (e.key === "ArrowUp" && opts.length) { activateCanned(opts[(i + opts.length - 1) % opts.length]); e.preventDefault(); }
+    else if (e.key === "Enter") { if (cur && !cur.hidden) insertCanned(cur); e.preventDefault(); }
+  });
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest) return;
+    if (e.target.closest("[data-canned]")) { openCanned(); return; }
+    var o = e.target.closest("#canned-list [role=option]");
+    if (o) insertCanned(o);
   });
 
   // ---- @mentions in the composer (Alpine component "mentions") ----
