@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,15 +32,24 @@ type imapConn struct {
 	broken atomic.Bool
 }
 
-// DialIMAP connects with TLS, STARTTLS or (loopback tests) neither, and
-// logs in.
-func DialIMAP(ctx context.Context, mb *Mailbox) (Folder, error) {
+// DialIMAP connects with TLS, STARTTLS or (loopback tests) neither,
+// verifying the server's certificate against the system's roots, and logs
+// in.
+func DialIMAP(ctx context.Context, mb *Mailbox) (Folder, error) { return dialIMAP(ctx, mb, nil) }
+
+// DialIMAPWith is DialIMAP trusting roots instead of the system's (a
+// private CA; the tests' throwaway one).
+func DialIMAPWith(roots *x509.CertPool) Dialer {
+	return func(ctx context.Context, mb *Mailbox) (Folder, error) { return dialIMAP(ctx, mb, roots) }
+}
+
+func dialIMAP(ctx context.Context, mb *Mailbox, roots *x509.CertPool) (Folder, error) {
 	if mb.IMAP.Host == "" {
 		return nil, errors.New("no IMAP host configured")
 	}
 	addr := hostPort(mb.IMAP.Host, mb.IMAP.Port)
 	d := &net.Dialer{Timeout: 30 * time.Second}
-	cfg := &tls.Config{ServerName: mb.IMAP.Host, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{ServerName: mb.IMAP.Host, MinVersion: tls.VersionTLS12, RootCAs: roots}
 	var conn net.Conn
 	var err error
 	if mb.IMAP.Security == "tls" {

@@ -406,3 +406,50 @@ func selfSigned(t *testing.T) *tls.Config {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
+
+// TLS and STARTTLS against Dovecot and Postfix, with verification on: the
+// test CA is trusted explicitly, and without it the connections fail.
+func TestTLSWithDovecotAndPostfix(t *testing.T) {
+	imapAddr, smtpAddr := mailServers(t)
+	imapsAddr, caFile := os.Getenv("KEFU_TEST_IMAPS_ADDR"), os.Getenv("KEFU_TEST_MAIL_CA")
+	if imapsAddr == "" || caFile == "" {
+		t.Fatal("KEFU_TEST_IMAPS_ADDR and KEFU_TEST_MAIL_CA are not set: restart the servers with .ci/mailservers.sh")
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	settings := func(addr, security string) *email.Mailbox {
+		host, port, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(port)
+		return &email.Mailbox{Address: "kefu@test.local",
+			IMAP: email.IMAPSettings{Host: host, Port: n, Security: security, Username: "kefu@test.local", Password: "kefu-pass", Folder: "INBOX"},
+			SMTP: email.SMTPSettings{Host: host, Port: n, Security: security}}
+	}
+	for _, tc := range []struct{ addr, security string }{{imapsAddr, "tls"}, {imapAddr, "starttls"}} {
+		mb := settings(tc.addr, tc.security)
+		f, err := email.DialIMAPWith(roots)(ctx, mb)
+		if err != nil {
+			t.Fatalf("imap %s: %v", tc.security, err)
+		}
+		if _, err := f.Select(ctx, "INBOX"); err != nil {
+			t.Errorf("imap %s select: %v", tc.security, err)
+		}
+		f.Close()
+		if f, err := email.DialIMAP(ctx, mb); err == nil {
+			f.Close()
+			t.Errorf("imap %s: a certificate from an unknown CA was accepted", tc.security)
+		}
+	}
+	mb := settings(smtpAddr, "starttls")
+	if err := (email.SMTP{RootCAs: roots, Timeout: 10 * time.Second}).Check(ctx, mb); err != nil {
+		t.Errorf("smtp starttls: %v", err)
+	}
+	if err := (email.SMTP{Timeout: 10 * time.Second}).Check(ctx, mb); err == nil {
+		t.Error("smtp starttls: a certificate from an unknown CA was accepted")
+	}
+}

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,8 @@ type SMTP struct {
 	Blobs blob.Store
 	// Timeout bounds connecting and each command; default 30s.
 	Timeout time.Duration
+	// RootCAs verify servers' certificates; nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 func (s SMTP) client(mb *Mailbox) (*mail.Client, error) {
@@ -35,11 +38,11 @@ func (s SMTP) client(mb *Mailbox) (*mail.Client, error) {
 	opts := []mail.Option{mail.WithPort(sm.Port), mail.WithTimeout(timeout), mail.WithHELO(helo(mb))}
 	switch sm.Security {
 	case "tls":
-		opts = append(opts, mail.WithSSL(), mail.WithTLSConfig(&tls.Config{ServerName: sm.Host, MinVersion: tls.VersionTLS12}))
+		opts = append(opts, mail.WithSSL(), mail.WithTLSConfig(&tls.Config{ServerName: sm.Host, MinVersion: tls.VersionTLS12, RootCAs: s.RootCAs}))
 	case "starttls":
 		// Mandatory: a server that drops STARTTLS must not get the
 		// password in the clear.
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(&tls.Config{ServerName: sm.Host, MinVersion: tls.VersionTLS12}))
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(&tls.Config{ServerName: sm.Host, MinVersion: tls.VersionTLS12, RootCAs: s.RootCAs}))
 	default:
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	}
