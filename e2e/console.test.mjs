@@ -274,3 +274,46 @@ test('an SLA policy refused with an error, then saved', async () => {
   await pa.getByRole('link', { name: 'Urgent first response' }).waitFor();
   await shot(pa, '22-sla-policy-saved');
 });
+
+test('a canned reply made in admin is inserted into a reply and sent', async () => {
+  await pa.goto(kefu.url + '/admin/canned');
+  await pa.getByLabel('Title').fill('Refund done');
+  await pa.getByLabel('Text').fill('Dear {{customer.email}}, refund for {{ticket.key}} is done.');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  const err = pa.locator('#a-body-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /\{\{customer\.email\}\}/);
+  await pa.getByLabel('Text').fill('Dear {{customer.name}}, the refund for {{ticket.key}} is done.');
+  await pa.getByRole('button', { name: 'Save' }).click();
+  await pa.getByRole('status').filter({ hasText: 'Saved: Refund done' }).waitFor();
+
+  await pa.goto(kefu.url + '/t/' + ticketKey);
+  const text = pa.getByRole('textbox', { name: 'Message' });
+  await text.fill('Hello. ');
+  await pa.locator('body').click();
+  await pa.keyboard.press('c');
+  const filter = pa.getByRole('combobox', { name: 'Type to filter' });
+  await filter.waitFor();
+  await pa.locator('#canned-list [role=option]').first().waitFor();
+  await filter.fill('refund');
+  await shot(pa, '23-canned-picker');
+  await filter.press('Enter');
+  const value = await text.inputValue();
+  assert.match(value, new RegExp('^Hello\\. Dear .*, the refund for ' + ticketKey + ' is done\\.$'));
+  assert.ok(!value.includes('{{'), 'variables are filled');
+  await pa.getByRole('button', { name: 'Send reply' }).click();
+  await pa.locator('#thread .msg.reply').filter({ hasText: 'the refund for ' + ticketKey }).waitFor();
+  await shot(pa, '24-canned-sent');
+});
+
+test('a tag renamed in admin', async () => {
+  await pa.goto(kefu.url + '/admin/tags');
+  const first = pa.locator('table.grid tbody tr td:first-child a').first();
+  const tag = (await first.textContent()).trim();
+  await pa.getByLabel('Tag', { exact: true }).fill(tag);
+  await pa.getByLabel('New name').fill(tag + '-renamed');
+  await pa.getByRole('button', { name: 'Rename' }).click();
+  await pa.getByRole('status').filter({ hasText: 'Saved: ' + tag + '-renamed' }).waitFor();
+  await pa.getByRole('link', { name: tag + '-renamed', exact: true }).waitFor();
+  await shot(pa, '25-tag-renamed');
+});
