@@ -3,6 +3,8 @@ package email_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"mime"
 	"strings"
 	"sync"
@@ -56,6 +58,9 @@ func (r *recorder) Send(_ context.Context, _ *email.Mailbox, m *email.Outgoing) 
 	return nil
 }
 
+// quiet keeps the channel's info logs out of test output.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 type harness struct {
 	db        *database.DB
 	clock     *clock
@@ -81,7 +86,8 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 	h.queue = &jobs.Queue{DB: db, Now: now}
 	h.transport = &recorder{}
 	h.out = &email.Outbound{DB: db, Now: now, Jobs: h.queue, Blobs: h.blobs, Transport: h.transport}
-	h.in = &email.Inbound{DB: db, Now: now, Blobs: h.blobs, Tickets: h.tickets, Customers: h.customers, Outbound: h.out}
+	h.in = &email.Inbound{DB: db, Now: now, Blobs: h.blobs, Tickets: h.tickets, Customers: h.customers, Outbound: h.out, Log: quiet}
+	h.out.Log = quiet
 	h.tickets.Hooks = append(h.tickets.Hooks, h.in, h.out)
 	mb, err := h.mailboxes.Create(h.ctx, email.Mailbox{Address: "service@shop.example.cn", DisplayName: "小店客服", IsDefault: true, Enabled: true,
 		SMTP:  email.SMTPSettings{Host: "127.0.0.1", Port: 2525, Security: "none"},

@@ -175,7 +175,7 @@ func TestIMAPImportFromDovecot(t *testing.T) {
 			t.Fatal(err)
 		}
 		var folder *checkedFolder
-		p := &email.Poller{Mailboxes: h.mailboxes, Inbound: h.in}
+		p := &email.Poller{Mailboxes: h.mailboxes, Inbound: h.in, Log: quiet}
 		ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 		defer cancel()
 		f, err := email.DialIMAP(ctx, mb)
@@ -247,7 +247,7 @@ func TestSMTPReceiverWithSwaks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := (&email.Receiver{Inbound: h.in, Mailboxes: h.mailboxes, MaxBytes: 1 << 20, TLS: selfSigned(t)}).Server(ln.Addr().String())
+		srv := (&email.Receiver{Inbound: h.in, Mailboxes: h.mailboxes, MaxBytes: 1 << 20, TLS: selfSigned(t), Log: quiet}).Server(ln.Addr().String())
 		go srv.Serve(ln)
 		defer srv.Close()
 		file := filepath.Join(t.TempDir(), "mail.eml")
@@ -365,7 +365,7 @@ func TestPollerIdlesAndImports(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		p := &email.Poller{Mailboxes: h.mailboxes, Inbound: h.in, Leases: &jobs.Leases{DB: db, Now: func() time.Time { return time.Now().UTC() }},
-			Every: time.Hour, IdleFor: 20 * time.Second}
+			Every: time.Hour, IdleFor: 20 * time.Second, Log: quiet}
 		go func() { p.Run(ctx, time.Hour); close(done) }()
 		defer func() { cancel(); <-done }()
 		waitTickets := func(n int) {
