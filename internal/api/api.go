@@ -205,7 +205,7 @@ func documentedErrors(method, path, scope string) []int {
 	if method != http.MethodGet {
 		errs = append(errs, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge)
 	}
-	if method == http.MethodPatch {
+	if method == http.MethodPatch || method == http.MethodPut {
 		errs = append(errs, http.StatusPreconditionFailed)
 	}
 	if path == "/auth/login" {
