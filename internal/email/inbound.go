@@ -295,8 +295,10 @@ func (s *Inbound) route(ctx context.Context, rec *Received, key string, m *Messa
 		if len(subject) > 500 {
 			subject = cutBytes(subject, 500)
 		}
+		// A display name longer than a customer name may be is cut, not
+		// a reason to refuse the mail.
 		_, err = s.Tickets.Create(ctx, ticket.NewTicket{Subject: subject, Channel: "email",
-			Customer: ticket.CustomerRef{Email: rec.From, Name: m.From.Name}, Message: nm})
+			Customer: ticket.CustomerRef{Email: rec.From, Name: cutBytes(m.From.Name, 200)}, Message: nm})
 	}
 	if err == nil && !p.done {
 		err = fmt.Errorf("email: the inbound hook did not run; register Inbound in ticket.Service.Hooks")

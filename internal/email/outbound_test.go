@@ -125,3 +125,17 @@ func TestOwnMailComingBack(t *testing.T) {
 		}
 	})
 }
+
+// Whatever a mail's header holds, a customer's mail is stored: an
+// over-long display name and subject are cut, an empty body is filled.
+func TestUnusualHeadersStillStore(t *testing.T) {
+	h := newHarness(t, databasetest.Open(t, "sqlite"))
+	name := strings.Repeat("很长的名字", 30)
+	raw := "From: " + name + " <long@example.cn>\r\nSubject: " + strings.Repeat("退货", 300) + "\r\nMessage-ID: <odd-1@example.cn>\r\n\r\n"
+	rec := h.receive(t, raw, "")
+	h.want(t, rec, email.NewTicket)
+	ms := h.messages(t, rec.TicketID)
+	if ms[0].Text != "(no text)" {
+		t.Errorf("text %q", ms[0].Text)
+	}
+}
