@@ -9,7 +9,7 @@
 # Users (password = user name before @ + "-pass"): kefu@test.local is the
 # shop's mailbox Kefu imports from; customer@test.local receives Kefu's
 # replies, which the tests read back over IMAP.
-# Needs root and the Debian packages dovecot-imapd, dovecot-lmtpd, postfix.
+# Needs root and the Debian packages dovecot-imapd, dovecot-lmtpd, postfix, openssl.
 set -euo pipefail
 DIR=${KEFU_MAIL_DIR:-/tmp/kefu-mailservers}
 IMAP_PORT=10143 IMAPS_PORT=10993 LMTP_PORT=10024 SMTP_PORT=10025
