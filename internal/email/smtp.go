@@ -76,10 +76,14 @@ func (s SMTP) Send(ctx context.Context, mb *Mailbox, m *Outgoing) error {
 	if m.Automatic {
 		msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-replied")
 	}
-	msg.SetBodyString(mail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	// Always both renditions: clients that prefer HTML then show ours
+	// instead of guessing line breaks in the text.
+	html := m.HTML
+	if html == "" {
+		html = `<div style="white-space:pre-wrap">` + escapeHTML(m.Text) + "</div>"
 	}
+	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	msg.AddAlternativeString(mail.TypeTextHTML, html)
 	var closers []io.Closer
 	defer func() {
 		for _, c := range closers {
