@@ -53,5 +53,6 @@ corpus: build
 # Short, bounded fuzzing of every parser that reads untrusted input.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=20s ./internal/email/
+	$(GO) test -run='^$$' -fuzz='^FuzzSkeleton$$' -fuzztime=15s ./internal/email/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./internal/calendar/
 	$(GO) test -run='^$$' -fuzz='^FuzzAPIDecoding$$' -fuzztime=20s ./cmd/kefu/
