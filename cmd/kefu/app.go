@@ -113,7 +113,8 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
 	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
-		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned})
+		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
+		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP})
 	return a
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/canned"
+	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -55,6 +56,11 @@ type adminPage struct {
 	Policy    *sla.Policy
 	Canned    []canned.Reply // the shared ones
 	Tags      []ticket.TagCount
+
+	Mailboxes []*email.Mailbox // passwords hidden
+	Mailbox   *email.Mailbox   // the one being edited, passwords hidden
+	Deny      []email.DenyEntry
+	Check     *email.Check // a connection test's result
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -95,6 +101,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.Calendars != nil {
 			s.calendarRoutes(r)
 		}
+		if s.Mailboxes != nil {
+			s.mailboxRoutes(r)
+		}
 		if s.Calendars != nil && s.SLA != nil {
 			s.policyRoutes(r)
 		}
@@ -134,6 +143,9 @@ func (s *Server) adminTabs() []string {
 	}
 	if s.Calendars != nil && s.SLA != nil {
 		tabs = append(tabs, "sla")
+	}
+	if s.Mailboxes != nil {
+		tabs = append(tabs, "mailboxes")
 	}
 	return tabs
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/canned"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
@@ -50,6 +51,11 @@ type Deps struct {
 	// Canned, when set, adds Admin › Canned replies and the composer's
 	// picker.
 	Canned *canned.Service
+	// Mailboxes, when set, adds Admin › Mailboxes (and its deny list);
+	// MailDial is how its connection test logs in to IMAP (nil:
+	// email.DialIMAP).
+	Mailboxes *email.Mailboxes
+	MailDial  email.Dialer
 }
 
 // Server is the console.
