@@ -258,7 +258,13 @@ func (s *Server) memberPage(ctx context.Context, id string) (*adminPage, error) 
 }
 
 func (s *Server) adminMember(w http.ResponseWriter, r *http.Request) {
-	p, err := s.memberPage(r.Context(), chi.URLParam(r, "id"))
+	s.showAdmin(w, r, s.memberPage)
+}
+
+// showAdmin shows the admin page load builds for the id in the URL,
+// with the notice of a save that redirected here.
+func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, load func(ctx context.Context, id string) (*adminPage, error)) {
+	p, err := load(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -383,13 +389,7 @@ func (s *Server) departmentPage(ctx context.Context, id string) (*adminPage, err
 }
 
 func (s *Server) adminDepartment(w http.ResponseWriter, r *http.Request) {
-	p, err := s.departmentPage(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	s.show(w, r, p, nil, nil)
+	s.showAdmin(w, r, s.departmentPage)
 }
 
 func (s *Server) adminUpdateDepartment(w http.ResponseWriter, r *http.Request) {
