@@ -194,6 +194,9 @@ test('search finds a Chinese word', async () => {
   await pa.locator('main h1').click();
   await pa.keyboard.press('/');
   await pa.keyboard.type('羊毛大衣');
+  // Results appear under the box while typing, before Enter.
+  await pa.locator('#search-suggest .suggest-hits mark').first().waitFor();
+  await shot(pa, '12-search-as-you-type');
   await pa.keyboard.press('Enter');
   await pa.getByRole('heading', { name: 'Search' }).waitFor();
   const hit = pa.locator('ul.hits li').filter({ has: pa.locator('mark', { hasText: '羊毛大衣' }) }).first();

@@ -46,3 +46,18 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	render(w, r, http.StatusOK, searchView(d))
 }
+
+// searchSuggest answers the search box while the agent types: the top
+// few hits, as a fragment htmx puts under the box.
+func (s *Server) searchSuggest(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	var res *search.Results
+	if q != "" && s.Search != nil {
+		var err error
+		if res, err = s.Search.Search(r.Context(), search.Query{Text: q, Limit: 4}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	render(w, r, http.StatusOK, searchSuggest(q, res))
+}

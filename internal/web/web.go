@@ -95,6 +95,7 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/views/{id}/delete", s.deleteView)
 		r.Post("/bulk", s.bulk)
 		r.Get("/go", s.searchPage)
+		r.Get("/search/suggest", s.searchSuggest)
 
 		r.Get("/t/{key}", s.ticketPage)
 		r.Get("/t/{key}/thread", s.threadFragment)
