@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/demo"
 	"github.com/kefu-desk/kefu/internal/team"
+	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
 // DemoCmd serves Kefu with demo data on the embedded SQLite store.
@@ -56,7 +58,11 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 func (c *DemoCmd) load(ctx context.Context, app *App) error {
 	started := time.Now()
 	seeded := min(c.Tickets, 1000)
-	res, err := demo.Seed(ctx, demo.Services{Team: app.Team, Customers: app.Customers, Tickets: app.Tickets}, app.Now(), seeded, 1)
+	// Demo tickets are history, imported rather than written now: their
+	// replies were never meant to be mailed, so they skip outbound mail.
+	history := *app.Tickets
+	history.Hooks = slices.DeleteFunc(slices.Clone(app.Tickets.Hooks), func(h ticket.Hook) bool { return h == ticket.Hook(app.Mail.Outbound) })
+	res, err := demo.Seed(ctx, demo.Services{Team: app.Team, Customers: app.Customers, Tickets: &history}, app.Now(), seeded, 1)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,35 @@ func TestStaffNotice(t *testing.T) {
 	})
 }
 
+// Without a mailbox a staff notice stays in the console: the job finishes
+// quietly instead of failing, as there is nothing for anyone to fix.
+func TestStaffNoticeWithoutMailbox(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		if err := h.mailboxes.Delete(h.ctx, h.mailbox.ID); err != nil {
+			t.Fatal(err)
+		}
+		staff, err := (&team.Service{DB: db, Now: h.clock.Now}).CreateStaff(h.ctx, team.NewStaff{Email: "li.na@shop.example.cn", Name: "李娜", Role: kefu.RoleAgent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(map[string]string{"staff_id": staff.ID, "text": "KF-10001 is overdue"})
+		if _, err := h.queue.Enqueue(h.ctx, db.Write, jobs.Job{Kind: email.NotifyKind, Payload: json.RawMessage(payload)}); err != nil {
+			t.Fatal(err)
+		}
+		recs, _ := h.queue.List(h.ctx, jobs.Filter{Kind: email.NotifyKind})
+		if len(recs) != 1 {
+			t.Fatalf("%d notify jobs", len(recs))
+		}
+		if err := h.out.Handlers()[email.NotifyKind](h.ctx, recs[0]); err != nil {
+			t.Fatalf("notice without a mailbox: %v, want it to finish", err)
+		}
+		if len(h.transport.sent) != 0 {
+			t.Fatalf("%d notices sent without a mailbox", len(h.transport.sent))
+		}
+	})
+}
+
 // A 5xx answer fails a reply at once: the ticket says so, and the admin
 // list shows it.
 func TestPermanentSendFailure(t *testing.T) {

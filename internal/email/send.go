@@ -258,7 +258,10 @@ func (o *Outbound) handleNotify(ctx context.Context, r *jobs.Record) error {
 	}
 	mb, err := defaultMailbox(ctx, o.DB.Read)
 	if kefu.IsCode(err, kefu.NotFound) {
-		return jobs.Permanent(errors.New("email.notify: no mailbox to send from"))
+		// A shop without a mailbox gets its notices in the console only;
+		// that is a choice, not a failure to chase.
+		o.log().Debug("email.notify: no mailbox; the notice stays in the console", "staff", n.StaffID)
+		return nil
 	}
 	if err != nil {
 		return err
