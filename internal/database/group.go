@@ -32,3 +32,22 @@ func GroupStrings(ctx context.Context, q Querier, query string, keys []string) (
 	}
 	return out, rows.Err()
 }
+
+// Strings runs a query selecting one text column and returns its values
+// in order: the ids a sweep or a lookup works through.
+func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

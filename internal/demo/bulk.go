@@ -28,11 +28,11 @@ var bulkTags = []string{"vip", "urgent-followup", "peak-season", "repeat"}
 // and department. progress, if set, is called after each batch.
 func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint64, progress func(done int)) error {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
-	depts, err := ids(ctx, db, `SELECT CAST(id AS text) FROM departments ORDER BY slug`)
+	depts, err := database.Strings(ctx, db.Read, `SELECT CAST(id AS text) FROM departments ORDER BY slug`)
 	if err != nil {
 		return err
 	}
-	staff, err := ids(ctx, db, `SELECT CAST(id AS text) FROM staff WHERE role IN ('agent', 'supervisor') ORDER BY email`)
+	staff, err := database.Strings(ctx, db.Read, `SELECT CAST(id AS text) FROM staff WHERE role IN ('agent', 'supervisor') ORDER BY email`)
 	if err != nil {
 		return err
 	}
@@ -115,23 +115,6 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 		}
 	}
 	return nil
-}
-
-func ids(ctx context.Context, db *database.DB, q string) ([]string, error) {
-	rows, err := db.Read.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // batch collects rows for one multi-row INSERT.

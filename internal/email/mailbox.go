@@ -103,19 +103,7 @@ func (m *Mailbox) normalize(fs *kefu.Fields) {
 		fs.Add("display_name", "must be at most 200 bytes")
 	}
 	im := &m.IMAP
-	im.Host = strings.TrimSpace(im.Host)
-	if im.Security == "" {
-		im.Security = "tls"
-	}
-	if im.Security != "tls" && im.Security != "starttls" && im.Security != "none" {
-		fs.Add("imap.security", "must be tls, starttls or none")
-	}
-	if im.Port == 0 {
-		im.Port = map[bool]int{true: 993, false: 143}[im.Security == "tls"]
-	}
-	if im.Port < 1 || im.Port > 65535 {
-		fs.Add("imap.port", "must be a port number")
-	}
+	checkServer(fs, "imap", &im.Host, &im.Security, &im.Port, "tls", 993, 143)
 	if im.Folder == "" {
 		im.Folder = "INBOX"
 	}
@@ -136,19 +124,7 @@ func (m *Mailbox) normalize(fs *kefu.Fields) {
 		fs.Add("imap.username", "is required with an IMAP host")
 	}
 	sm := &m.SMTP
-	sm.Host = strings.TrimSpace(sm.Host)
-	if sm.Security == "" {
-		sm.Security = "starttls"
-	}
-	if sm.Security != "tls" && sm.Security != "starttls" && sm.Security != "none" {
-		fs.Add("smtp.security", "must be tls, starttls or none")
-	}
-	if sm.Port == 0 {
-		sm.Port = map[bool]int{true: 465, false: 587}[sm.Security == "tls"]
-	}
-	if sm.Port < 1 || sm.Port > 65535 {
-		fs.Add("smtp.port", "must be a port number")
-	}
+	checkServer(fs, "smtp", &sm.Host, &sm.Security, &sm.Port, "starttls", 465, 587)
 	for field, tpl := range map[string]string{"ack_zh": m.AckZh, "ack_en": m.AckEn, "signature": m.Signature} {
 		if len(tpl) > 10000 {
 			fs.Add(field, "must be at most 10000 bytes")
@@ -382,3 +358,25 @@ func (s *Mailboxes) savePosition(ctx context.Context, mb *Mailbox, validity, las
 
 // ETagVersion is the version an ETag of the mailbox names.
 func (m Mailbox) ETagVersion() int { return m.Version }
+
+// checkServer fills in and checks one server's host, security and port:
+// an empty security takes def, an empty port the protocol's usual one for
+// that security (tlsPort for implicit TLS, plainPort otherwise).
+func checkServer(fs *kefu.Fields, prefix string, host, security *string, port *int, def string, tlsPort, plainPort int) {
+	*host = strings.TrimSpace(*host)
+	if *security == "" {
+		*security = def
+	}
+	if *security != "tls" && *security != "starttls" && *security != "none" {
+		fs.Add(prefix+".security", "must be tls, starttls or none")
+	}
+	if *port == 0 {
+		*port = plainPort
+		if *security == "tls" {
+			*port = tlsPort
+		}
+	}
+	if *port < 1 || *port > 65535 {
+		fs.Add(prefix+".port", "must be a port number")
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/customer"
+	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -84,22 +85,17 @@ func (s *Service) identifierHits(ctx context.Context, a kefu.Actor, k Kind, q st
 			args = append(args, p, p+"\uffff")
 			conds = append(conds, fmt.Sprintf("(i.value_norm >= $%d AND i.value_norm < $%d)", len(args)-1, len(args)))
 		}
-		rows, err := s.DB.Read.QueryContext(ctx, `SELECT DISTINCT CAST(c.id AS text) FROM customer_identities i
+		ids, err := database.Strings(ctx, s.DB.Read, `SELECT DISTINCT CAST(c.id AS text) FROM customer_identities i
 			JOIN customers c ON c.id = i.customer_id WHERE (`+strings.Join(conds, " OR ")+`) AND c.merged_into IS NULL
 			ORDER BY 1 DESC`+fmt.Sprintf(" LIMIT %d", limit), args...)
 		if err != nil {
 			return nil, fmt.Errorf("search: identities: %w", err)
 		}
-		defer rows.Close()
-		var hits []identHit
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			hits = append(hits, identHit{id, "identity"})
+		hits := make([]identHit, len(ids))
+		for i, id := range ids {
+			hits[i] = identHit{id, "identity"}
 		}
-		return hits, rows.Err()
+		return hits, nil
 	}
 	return nil, nil
 }
@@ -108,19 +104,10 @@ func (s *Service) identifierHits(ctx context.Context, a kefu.Actor, k Kind, q st
 // newest first.
 func (s *Service) ticketIDs(ctx context.Context, a kefu.Actor, cond string, args []any, limit int) ([]string, error) {
 	vis, vargs := ticket.VisibleCondition(a, len(args))
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT CAST(t.id AS text) FROM tickets t WHERE `+cond+` AND `+vis+
+	ids, err := database.Strings(ctx, s.DB.Read, `SELECT CAST(t.id AS text) FROM tickets t WHERE `+cond+` AND `+vis+
 		fmt.Sprintf(` ORDER BY t.id DESC LIMIT %d`, limit), append(args, vargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search: tickets: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }

@@ -153,7 +153,7 @@ func recipients(ctx context.Context, q database.Querier, a Action, t *ticket.Tic
 		if dep == "" {
 			dep = t.DepartmentID
 		}
-		return staffIDs(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
+		return database.Strings(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
 			WHERE sd.department_id = $1 AND s.disabled_at IS NULL`, dep)
 	case ToStaff:
 		return []string{a.StaffID}, nil
@@ -163,32 +163,15 @@ func recipients(ctx context.Context, q database.Querier, a Action, t *ticket.Tic
 
 func supervisors(ctx context.Context, q database.Querier, department string) ([]string, error) {
 	if department != "" {
-		ids, err := staffIDs(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
+		ids, err := database.Strings(ctx, q, `SELECT CAST(s.id AS text) FROM staff s JOIN staff_departments sd ON sd.staff_id = s.id
 			WHERE sd.department_id = $1 AND s.role = 'supervisor' AND s.disabled_at IS NULL`, department)
 		if err != nil || len(ids) > 0 {
 			return ids, err
 		}
 	}
-	ids, err := staffIDs(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'supervisor' AND disabled_at IS NULL`)
+	ids, err := database.Strings(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'supervisor' AND disabled_at IS NULL`)
 	if err != nil || len(ids) > 0 {
 		return ids, err
 	}
-	return staffIDs(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'admin' AND disabled_at IS NULL`)
-}
-
-func staffIDs(ctx context.Context, q database.Querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sla: recipients: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return database.Strings(ctx, q, `SELECT CAST(id AS text) FROM staff WHERE role = 'admin' AND disabled_at IS NULL`)
 }

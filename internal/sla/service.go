@@ -187,7 +187,7 @@ func (s *Service) CalendarChanged(ctx context.Context, tx *sql.Tx, id string) er
 	if s.deferred() {
 		return s.deferRecompute(ctx, tx, id)
 	}
-	ids, err := ticketIDs(ctx, tx, `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks
+	ids, err := database.Strings(ctx, tx, `SELECT DISTINCT CAST(ticket_id AS text) FROM sla_clocks
 		WHERE calendar_id = $1 AND met_at IS NULL AND cancelled_at IS NULL`, id)
 	if err != nil {
 		return err
@@ -216,7 +216,7 @@ func (s *Service) Recompute(ctx context.Context, calendarID string) error {
 	}
 	after := "00000000-0000-0000-0000-000000000000"
 	for {
-		ids, err := ticketIDs(ctx, s.DB.Read, q, append([]any{after}, args...)...)
+		ids, err := database.Strings(ctx, s.DB.Read, q, append([]any{after}, args...)...)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -248,21 +248,4 @@ func (s *Service) reevaluate(ctx context.Context, tx *sql.Tx, ids []string) erro
 		}
 	}
 	return nil
-}
-
-func ticketIDs(ctx context.Context, q database.Querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sla: tickets to recompute: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
@@ -50,23 +51,10 @@ const SweepBatch = 200
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	// UTC: SQLite compares stored timestamps as text.
 	now := s.Now().UTC()
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT CAST(id AS text) FROM sla_clocks
+	ids, err := database.Strings(ctx, s.DB.Read, `SELECT CAST(id AS text) FROM sla_clocks
 		WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at LIMIT `+fmt.Sprint(SweepBatch), now)
 	if err != nil {
 		return 0, fmt.Errorf("sla: sweep: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
 	}
 	var errs []error
 	for _, id := range ids {
