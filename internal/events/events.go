@@ -25,6 +25,7 @@ const (
 	Tickets = "tickets" // a ticket was created, changed or got a message
 	Viewers = "viewers" // someone opened, left or is replying on a ticket
 	Staff   = "staff"   // presence changed
+	Chat    = "chat"    // a live chat changed: a stored chat event, typing, the queue
 )
 
 // Event is one notice. ID is assigned on delivery by the receiving
@@ -40,6 +41,12 @@ type Event struct {
 	// Detail is a short free field: a viewer's mode ("viewing",
 	// "replying"), a presence status.
 	Detail string `json:"d,omitempty"`
+	// Conv and Seq name a stored chat event (internal/chat): the
+	// conversation and the event's number in it. Unlike ID, Seq is the
+	// same on every instance and survives restarts, so a chat stream can
+	// resume from it.
+	Conv string `json:"c,omitempty"`
+	Seq  int64  `json:"s,omitempty"`
 }
 
 // Bus publishes and delivers events. Create it with New.
@@ -57,6 +64,7 @@ type Bus struct {
 type sub struct {
 	topics []string
 	c      chan Event
+	fn     func(Event) // set for Observe: called in place of a send on c
 }
 
 // subBuffer is how many undelivered events a slow subscriber may have;
@@ -87,7 +95,9 @@ func (b *Bus) Close() {
 	defer b.mu.Unlock()
 	for s := range b.subs {
 		delete(b.subs, s)
-		close(s.c)
+		if s.c != nil {
+			close(s.c)
+		}
 	}
 }
 
@@ -105,6 +115,24 @@ func (b *Bus) Subscribe(topics ...string) (<-chan Event, func()) {
 			delete(b.subs, s)
 			close(s.c)
 		}
+	}
+}
+
+// Observe calls fn with every event on topics, in delivery order, until
+// the returned function is called. Unlike Subscribe it never drops an
+// event, so fn must not block: it runs on the delivering goroutine (the
+// PostgreSQL listener, or the committing one on SQLite) with the bus
+// locked, and must not call the bus. It suits one fan-out per process
+// (the chat streams) that hands events on to many listeners itself.
+func (b *Bus) Observe(fn func(Event), topics ...string) (cancel func()) {
+	s := &sub{topics: topics, fn: fn}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		delete(b.subs, s)
+		b.mu.Unlock()
 	}
 }
 
@@ -146,6 +174,10 @@ func (b *Bus) deliver(e Event) {
 	defer b.mu.Unlock()
 	for s := range b.subs {
 		if !slices.Contains(s.topics, e.Topic) {
+			continue
+		}
+		if s.fn != nil {
+			s.fn(e)
 			continue
 		}
 		select {

@@ -90,3 +90,57 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	}
 	unsub() // after Close: harmless
 }
+
+// An observer sees every event in order, even far more than a
+// subscription's buffer holds, and nothing once cancelled.
+func TestObserveMissesNothing(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		bus := events.New(db, nil)
+		defer bus.Close()
+		if err := bus.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan events.Event, 1000)
+		stop := bus.Observe(func(e events.Event) { got <- e }, events.Chat)
+		const n = 300
+		for i := 1; i <= n; i++ {
+			if err := bus.Publish(ctx, events.Event{Topic: events.Chat, Kind: "e", Conv: "c", Seq: int64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = bus.Publish(ctx, events.Event{Topic: events.Tickets, Kind: "updated"})
+		for i := 1; i <= n; i++ {
+			select {
+			case e := <-got:
+				if e.Seq != int64(i) || e.Conv != "c" || e.Topic != events.Chat {
+					t.Fatalf("event %d = %+v", i, e)
+				}
+			case <-ctx.Done():
+				t.Fatalf("only %d of %d events observed", i-1, n)
+			}
+		}
+		stop()
+		if err := bus.Publish(ctx, events.Event{Topic: events.Chat, Kind: "e", Seq: n + 1}); err != nil {
+			t.Fatal(err)
+		}
+		// A later subscriber's event proves the cancelled observer had its
+		// chance to see the one before.
+		c, unsub := bus.Subscribe(events.Chat)
+		defer unsub()
+		if err := bus.Publish(ctx, events.Event{Topic: events.Chat, Kind: "e", Seq: n + 2}); err != nil {
+			t.Fatal(err)
+		}
+		for e := range c {
+			if e.Seq == n+2 {
+				break
+			}
+		}
+		select {
+		case e := <-got:
+			t.Fatalf("cancelled observer got %+v", e)
+		default:
+		}
+	})
+}

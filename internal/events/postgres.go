@@ -20,9 +20,10 @@ type pgListener struct {
 	ready  chan struct{} // closed once the first LISTEN is in place
 }
 
-// Resync is the Kind of the event delivered after the listener
-// reconnects: notifications sent while it was away are lost, so
-// consoles should re-read what they show.
+// Resync is the Kind of the event delivered (on the Tickets and the Chat
+// topic) after the listener reconnects: notifications sent while it was
+// away are lost, so consoles should re-read what they show and chat
+// streams catch up from the stored chat events.
 const Resync = "resync"
 
 func startListener(b *Bus) *pgListener {
@@ -106,6 +107,7 @@ func (l *pgListener) listenOnce(ctx context.Context, connected *bool) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	if *connected {
 		l.bus.deliver(Event{Topic: Tickets, Kind: Resync})
+		l.bus.deliver(Event{Topic: Chat, Kind: Resync})
 	} else {
 		*connected = true
 		close(l.ready)
