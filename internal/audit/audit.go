@@ -47,22 +47,47 @@ func Diff(changes map[string]Change, field string, before, after any) {
 // Record appends e, filling id, time and actor from ctx. Call it with the
 // transaction that makes the change.
 func Record(ctx context.Context, q database.Querier, now time.Time, e Entry) error {
-	a := ActorOf(ctx)
-	e.ID = kefu.NewID()
+	vals, err := row(ActorOf(ctx), now, e)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO audit_log
+		(id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, vals...)
+	if err != nil {
+		return fmt.Errorf("audit: record %s %s: %w", e.Action, e.Entity, err)
+	}
+	return nil
+}
+
+// row is e as the values of an audit_log row.
+func row(a kefu.Actor, now time.Time, e Entry) ([]any, error) {
 	if e.Changes == nil {
 		e.Changes = map[string]Change{}
 	}
 	changes, err := json.Marshal(e.Changes)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return nil, fmt.Errorf("audit: %w", err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO audit_log
-		(id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, now.UTC(), string(a.Kind), a.ID, a.Name, e.Action, e.Entity, e.EntityID,
-		nullable(e.TicketID), nullable(e.CustomerID), string(changes))
-	if err != nil {
-		return fmt.Errorf("audit: record %s %s: %w", e.Action, e.Entity, err)
+	return []any{kefu.NewID(), now.UTC(), string(a.Kind), a.ID, a.Name, e.Action, e.Entity, e.EntityID,
+		nullable(e.TicketID), nullable(e.CustomerID), string(changes)}, nil
+}
+
+// RecordAll appends entries in as few statements as the database allows,
+// for bulk changes (imports) that audit every row they write. Like Record
+// it fills id, time and actor, and must run in the change's transaction.
+func RecordAll(ctx context.Context, q database.Querier, now time.Time, entries []Entry) error {
+	a := ActorOf(ctx)
+	b := database.NewBulkInsert("audit_log (id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)", 11)
+	for _, e := range entries {
+		vals, err := row(a, now, e)
+		if err != nil {
+			return err
+		}
+		b.Add(vals...)
+	}
+	if err := b.Exec(ctx, q); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }

@@ -133,6 +133,10 @@ var shapes = map[string]string{
 
 // loadZone returns the zone named by an IANA name, or nil and what is
 // wrong with the name.
+// LoadZone loads an IANA zone a setting names (a shop's, a calendar's),
+// or says why it cannot, in words for the user.
+func LoadZone(name string) (*time.Location, string) { return loadZone(name) }
+
 func loadZone(name string) (*time.Location, string) {
 	switch name {
 	case "":

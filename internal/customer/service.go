@@ -414,9 +414,9 @@ func (s *Service) MarkFailing(ctx context.Context, kind, value string, failing b
 	})
 }
 
-// Merge folds source into target: identities, tags, tickets and messages
-// move to target; source stays as a tombstone pointing at target, so old
-// links still resolve and the audit trail of both is kept.
+// Merge folds source into target: identities, tags, tickets, orders and
+// messages move to target; source stays as a tombstone pointing at
+// target, so old links still resolve and the audit trail of both is kept.
 func (s *Service) Merge(ctx context.Context, targetID, sourceID string) (*Customer, error) {
 	if err := requireWrite(ctx); err != nil {
 		return nil, err
@@ -443,6 +443,7 @@ func (s *Service) Merge(ctx context.Context, targetID, sourceID string) (*Custom
 		stmts := []string{
 			`UPDATE customer_identities SET customer_id = $1 WHERE customer_id = $2`,
 			`UPDATE tickets SET customer_id = $1 WHERE customer_id = $2`,
+			`UPDATE orders SET customer_id = $1 WHERE customer_id = $2`,
 			`UPDATE messages SET author_customer_id = $1 WHERE author_customer_id = $2`,
 			`INSERT INTO customer_tags (customer_id, tag) SELECT c.id, t.tag FROM customers c, customer_tags t
 			 WHERE c.id = $1 AND t.customer_id = $2 ON CONFLICT (customer_id, tag) DO NOTHING`,

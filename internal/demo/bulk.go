@@ -13,8 +13,8 @@ import (
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
 
-// bulkRows is rows per INSERT: under SQLite's and PostgreSQL's limits on
-// bound parameters with the widest table.
+// bulkRows is rows per batch; database.Batch splits them into statements
+// under each engine's limit on bound parameters.
 const bulkRows = 400
 
 // bulkTags are put on one ticket in six, as Seed does, so lists filtered
@@ -50,18 +50,18 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 	for done := 0; done < nCust; {
 		k := min(bulkRows, nCust-done)
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			cust := newBatch("customers (id, name, language, created_at, updated_at)", 5)
-			ident := newBatch("customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
+			cust := database.NewBulkInsert("customers (id, name, language, created_at, updated_at)", 5)
+			ident := database.NewBulkInsert("customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
 			for i := range k {
 				id := kefu.NewID()
 				custIDs[done+i] = id
 				at := first.Add(time.Duration(int64(done+i) * int64(span) / int64(nCust)))
 				name := pick(rng, surnames) + pick(rng, givenNames)
-				cust.add(id, name, "zh-CN", at, at)
+				cust.Add(id, name, "zh-CN", at, at)
 				email := fmt.Sprintf("bulk%d.%d@example.cn", seed, start+int64(done+i))
-				ident.add(kefu.NewID(), id, "email", email, email, at)
+				ident.Add(kefu.NewID(), id, "email", email, email, at)
 			}
-			return execAll(ctx, tx, cust, ident)
+			return database.ExecBulk(ctx, tx, cust, ident)
 		})
 		if err != nil {
 			return fmt.Errorf("demo: bulk customers: %w", err)
@@ -73,9 +73,9 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
 			for off := 0; off < k; off += bulkRows {
 				m := min(bulkRows, k-off)
-				tk := newBatch("tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
-				msg := newBatch("messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
-				tags := newBatch("ticket_tags (ticket_id, tag)", 2)
+				tk := database.NewBulkInsert("tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
+				msg := database.NewBulkInsert("messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
+				tags := database.NewBulkInsert("ticket_tags (ticket_id, tag)", 2)
 				for i := range m {
 					seq := done + off + i
 					id := kefu.NewID()
@@ -92,14 +92,14 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 						dept = pick(rng, depts)
 					}
 					order := fmt.Sprintf("SO%d", 20000000+seq)
-					tk.add(id, start+int64(seq)+1, sc.subjectZh, cust, channel, pick(rng, cats),
+					tk.Add(id, start+int64(seq)+1, sc.subjectZh, cust, channel, pick(rng, cats),
 						string(ticket.Priorities[weighted(rng, []int{2, 6, 2, 1})]), string(status), assignee, dept, order, at, at)
-					msg.add(kefu.NewID(), id, "customer", channel, cust, strings.ReplaceAll(sc.bodyZh, "{order}", order), at)
+					msg.Add(kefu.NewID(), id, "customer", channel, cust, strings.ReplaceAll(sc.bodyZh, "{order}", order), at)
 					if rng.IntN(6) == 0 {
-						tags.add(id, pick(rng, bulkTags))
+						tags.Add(id, pick(rng, bulkTags))
 					}
 				}
-				if err := execAll(ctx, tx, tk, msg, tags); err != nil {
+				if err := database.ExecBulk(ctx, tx, tk, msg, tags); err != nil {
 					return err
 				}
 			}
@@ -112,36 +112,6 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 		done += k
 		if progress != nil {
 			progress(done)
-		}
-	}
-	return nil
-}
-
-// batch collects rows for one multi-row INSERT.
-type batch struct {
-	into string
-	cols int
-	sb   strings.Builder
-	args []any
-}
-
-func newBatch(into string, cols int) *batch { return &batch{into: into, cols: cols} }
-
-func (b *batch) add(vals ...any) {
-	if len(b.args) > 0 {
-		b.sb.WriteString(", ")
-	}
-	b.sb.WriteString("(" + database.Placeholders(len(b.args)+1, len(vals)) + ")")
-	b.args = append(b.args, vals...)
-}
-
-func execAll(ctx context.Context, tx *sql.Tx, bs ...*batch) error {
-	for _, b := range bs {
-		if len(b.args) == 0 {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+b.into+" VALUES "+b.sb.String(), b.args...); err != nil {
-			return err
 		}
 	}
 	return nil

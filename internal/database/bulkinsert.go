@@ -1,0 +1,87 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// bulkParams bounds the arguments of one statement, under SQLite's limit
+// of 32,766 bound parameters (PostgreSQL allows 65,535).
+const bulkParams = 30000
+
+// bulkRows is the most rows one statement carries. Every full chunk is
+// the same statement text, so its prepared statement is reused from the
+// statement cache instead of being parsed again.
+const bulkRows = 200
+
+// BulkInsert collects rows for multi-row INSERTs, for bulk writes
+// (imports, generated stores) that would otherwise make one round trip
+// per row.
+type BulkInsert struct {
+	into   string
+	suffix string
+	cols   int
+	args   []any
+}
+
+// NewBulkInsert starts rows for table and columns written as in an
+// INSERT: "orders (id, number, status)", with cols the number of columns.
+func NewBulkInsert(into string, cols int) *BulkInsert { return &BulkInsert{into: into, cols: cols} }
+
+// OnConflict appends a clause to every statement, such as
+// "ON CONFLICT (order_id, at) DO NOTHING".
+func (b *BulkInsert) OnConflict(clause string) *BulkInsert {
+	b.suffix = " " + clause
+	return b
+}
+
+// Add appends one row; it must have as many values as there are
+// columns.
+func (b *BulkInsert) Add(vals ...any) {
+	if len(vals) != b.cols {
+		panic(fmt.Sprintf("database: bulk insert into %s: %d values for %d columns", b.into, len(vals), b.cols))
+	}
+	b.args = append(b.args, vals...)
+}
+
+// Len is the number of rows waiting.
+func (b *BulkInsert) Len() int { return len(b.args) / b.cols }
+
+// Exec inserts the rows waiting, in as few statements as the limits
+// allow, and empties b.
+func (b *BulkInsert) Exec(ctx context.Context, q Querier) error {
+	per := max(1, min(bulkRows, bulkParams/b.cols))
+	for len(b.args) > 0 {
+		n := min(per, b.Len())
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO ")
+		sb.WriteString(b.into)
+		sb.WriteString(" VALUES ")
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(")
+			sb.WriteString(Placeholders(i*b.cols+1, b.cols))
+			sb.WriteString(")")
+		}
+		sb.WriteString(b.suffix)
+		if _, err := q.ExecContext(ctx, sb.String(), b.args[:n*b.cols]...); err != nil {
+			return fmt.Errorf("insert into %s: %w", strings.Fields(b.into)[0], err)
+		}
+		b.args = b.args[n*b.cols:]
+	}
+	b.args = nil
+	return nil
+}
+
+// ExecBulk runs each one's Exec in order (parents before children).
+func ExecBulk(ctx context.Context, q Querier, bs ...*BulkInsert) error {
+	for _, b := range bs {
+		if err := b.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
