@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,7 @@ type Sent struct {
 	CreatedAt time.Time  `json:"created_at"`
 	SentAt    *time.Time `json:"sent_at,omitempty"`
 	ticketMsg string
+	body      string
 }
 
 func (o *Outbound) log() *slog.Logger {
@@ -82,11 +84,17 @@ func (o *Outbound) Handlers() map[string]jobs.Handler {
 	return map[string]jobs.Handler{SendKind: o.handleSend, NotifyKind: o.handleNotify}
 }
 
-// TicketChanged enqueues the sending of every public reply on an email
-// ticket, in the reply's own transaction. The reply gets its Message-ID
-// here (stored as its external id), so customers' answers thread to it.
+// mailedChannels are the channels whose public replies are mailed: email,
+// and the contact form and portal, whose customers left an address and
+// would otherwise only learn of a reply by looking.
+var mailedChannels = []string{"email", "web_form", "portal"}
+
+// TicketChanged enqueues the sending of every public reply on a ticket of
+// a mailed channel, in the reply's own transaction. The reply gets its
+// Message-ID here (stored as its external id), so customers' answers
+// thread to it.
 func (o *Outbound) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
-	if c.Message == nil || c.Message.Kind != ticket.Reply || c.After.Channel != "email" {
+	if c.Message == nil || c.Message.Kind != ticket.Reply || !slices.Contains(mailedChannels, c.After.Channel) {
 		return nil
 	}
 	mb, err := mailboxOfTicket(ctx, tx, c.After.ID)
@@ -96,6 +104,9 @@ func (o *Outbound) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Chang
 	to, err := recipientOf(ctx, tx, c.After)
 	if err != nil {
 		return err
+	}
+	if to == "" && c.After.Channel != "email" {
+		return nil // a customer who left only a phone number reads replies in the portal
 	}
 	domain := "kefu.invalid"
 	mbID := ""
@@ -145,6 +156,65 @@ func (o *Outbound) acknowledge(ctx context.Context, tx *sql.Tx, mailboxID string
 	}
 	msgID := "ack-" + kefu.NewID() + "@" + mb.Domain()
 	return o.enqueue(ctx, tx, "ack", mb.ID, t, "", to, msgID, replySubject(t), lang)
+}
+
+// Acknowledge enqueues, in tx, the acknowledgement of a ticket opened on
+// another channel (the contact form) to address to, from the default
+// mailbox with its template in lang. It is subject to the same hourly
+// limit per address as acknowledgements of mail, and sends nothing when
+// there is no mailbox or no template.
+func (o *Outbound) Acknowledge(ctx context.Context, tx *sql.Tx, t *ticket.Ticket, to, lang string) error {
+	return o.acknowledge(ctx, tx, "", t, to, lang)
+}
+
+// CustomerNotice is an automatic mail to a customer whose text its sender
+// composes, such as a sign-in code.
+type CustomerNotice struct {
+	To       string
+	Subject  string
+	Text     string
+	TicketID string // the ticket it is about, if any
+}
+
+// NotifyCustomer enqueues n in tx, to be sent from the default mailbox,
+// and returns its outbound log id. The text is kept only until the mail
+// is sent or has failed for good: a notice may carry a one-time code,
+// which must not outlive its use in the database.
+func (o *Outbound) NotifyCustomer(ctx context.Context, tx *sql.Tx, n CustomerNotice) (string, error) {
+	norm, msg := customer.Normalize(customer.Email, n.To)
+	if msg != "" {
+		return "", kefu.Fieldf("to", "%s", msg)
+	}
+	mb, err := defaultMailbox(ctx, tx)
+	if err != nil {
+		return "", err
+	}
+	id := kefu.NewID()
+	jobID, err := o.Jobs.Enqueue(ctx, tx, jobs.Job{Kind: SendKind, Key: id, MaxAttempts: sendAttempts, Payload: sendPayload{OutboundID: id}})
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbound_mail (id, job_id, kind, mailbox_id, ticket_id, to_address, to_norm, message_id,
+		subject, state, created_at, body_text) VALUES ($1, $2, 'notice', $3, $4, $5, $6, $7, $8, 'pending', $9, $10)`,
+		id, jobID, mb.ID, nullable(n.TicketID), n.To, norm, "notice-"+id+"@"+mb.Domain(), n.Subject, o.Now(), n.Text)
+	if err != nil {
+		return "", fmt.Errorf("email: outbound log: %w", err)
+	}
+	return id, nil
+}
+
+// Ready reports whether mail can be sent at all: an enabled mailbox with
+// an SMTP server. Callers offering to mail a code check it first rather
+// than promise a mail that cannot leave.
+func (o *Outbound) Ready(ctx context.Context) (bool, error) {
+	mb, err := defaultMailbox(ctx, o.DB.Read)
+	if kefu.IsCode(err, kefu.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return mb.SMTP.Host != "", nil
 }
 
 func (m *Mailbox) ack(lang string) string {
@@ -283,7 +353,7 @@ func (o *Outbound) Retry(ctx context.Context, id string) (*Sent, error) {
 
 const sentColumns = `CAST(id AS text), COALESCE(CAST(job_id AS text), ''), kind, COALESCE(CAST(mailbox_id AS text), ''),
 	COALESCE(CAST(ticket_id AS text), ''), COALESCE(CAST(message_ref AS text), ''), message_id, to_address, subject, state,
-	last_error, created_at, sent_at`
+	last_error, created_at, sent_at, body_text`
 
 func listSent(ctx context.Context, q database.Querier, where string, args ...any) ([]*Sent, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+sentColumns+` FROM outbound_mail `+where, args...)
@@ -296,7 +366,7 @@ func listSent(ctx context.Context, q database.Querier, where string, args ...any
 		var s Sent
 		var sent sql.NullTime
 		if err := rows.Scan(&s.ID, &s.JobID, &s.Kind, &s.MailboxID, &s.TicketID, &s.ticketMsg, &s.MessageID, &s.To, &s.Subject,
-			&s.State, &s.LastError, &s.CreatedAt, &sent); err != nil {
+			&s.State, &s.LastError, &s.CreatedAt, &sent, &s.body); err != nil {
 			return nil, err
 		}
 		s.CreatedAt = s.CreatedAt.UTC()

@@ -68,17 +68,17 @@ func (o *Outbound) handleSend(ctx context.Context, r *jobs.Record) error {
 // so on its ticket.
 func (o *Outbound) settle(ctx context.Context, r *jobs.Record, s *Sent, err error) error {
 	if err == nil {
-		_, err := o.DB.Write.ExecContext(ctx, `UPDATE outbound_mail SET state = 'sent', sent_at = $2, last_error = '' WHERE id = $1`, s.ID, o.Now())
+		_, err := o.DB.Write.ExecContext(ctx, `UPDATE outbound_mail SET state = 'sent', sent_at = $2, last_error = '', body_text = '' WHERE id = $1`, s.ID, o.Now())
 		return err
 	}
 	permanent := isPermanent(err)
 	final := permanent || (r.MaxAttempts > 0 && r.Attempts >= r.MaxAttempts)
 	ferr := o.DB.InTx(ctx, func(tx *sql.Tx) error {
-		state := "pending"
+		state, body := "pending", s.body
 		if final {
-			state = "failed"
+			state, body = "failed", ""
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbound_mail SET state = $2, last_error = $3 WHERE id = $1`, s.ID, state, err.Error()); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbound_mail SET state = $2, last_error = $3, body_text = $4 WHERE id = $1`, s.ID, state, err.Error(), body); err != nil {
 			return err
 		}
 		if !final || s.TicketID == "" {
@@ -180,6 +180,11 @@ func (o *Outbound) compose(ctx context.Context, s *Sent, lang string) (*Outgoing
 		}
 		out.Text = strings.NewReplacer("{{key}}", "KF-"+key, "{{subject}}", subject, "{{name}}", name).Replace(mb.ack(lang))
 		out.Automatic = true
+	case "notice":
+		if s.body == "" {
+			return nil, nil, permanentf("the notice's text is no longer kept; its sender must send a new one")
+		}
+		out.Text, out.Automatic = s.body, true
 	}
 	return out, mb, nil
 }

@@ -82,9 +82,19 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 // ends a wait on the customer; a customer writing to a closed ticket
 // opens a follow-up ticket linked to it (returned instead); the first
 // reply opens a new ticket. m.Status overrides where set.
+//
+// A customer actor (the portal) may add customer messages to their own
+// tickets, and nothing else.
 func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage) (*Ticket, *Message, error) {
 	a := audit.ActorOf(ctx)
-	if !a.CanWrite() {
+	if a.Kind == kefu.ActorCustomer {
+		if m.Kind == "" {
+			m.Kind = FromCustomer
+		}
+		if m.Kind != FromCustomer {
+			return nil, nil, kefu.Errorf(kefu.Forbidden, "customers may only write customer messages")
+		}
+	} else if !a.CanWrite() {
 		return nil, nil, kefu.Errorf(kefu.Forbidden, "your role may not write on tickets")
 	}
 	if m.Kind == "" {
@@ -135,7 +145,11 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, m NewMessage)
 			return s.event(ctx, tx, cur.ID, "the customer wrote again; follow-up ticket opened", m.At)
 		}
 		finalTicket = cur.ID
-		msg, err = s.insertMessage(ctx, tx, cur.ID, cur.CustomerID, cur.Channel, m, stored)
+		channel := cur.Channel
+		if m.Channel != "" {
+			channel = m.Channel
+		}
+		msg, err = s.insertMessage(ctx, tx, cur.ID, cur.CustomerID, channel, m, stored)
 		if err != nil {
 			return err
 		}
@@ -215,6 +229,9 @@ func (s *Service) messages(ctx context.Context, q database.Querier, ticketID, af
 	}
 	args := []any{ticketID}
 	where := "m.ticket_id = $1"
+	if audit.ActorOf(ctx).Kind == kefu.ActorCustomer {
+		where += " AND m.kind IN ('customer', 'reply')" // never notes or events
+	}
 	if after != "" {
 		if !kefu.ValidID(after) {
 			return nil, kefu.Fieldf("cursor", "is not a message id")
@@ -277,9 +294,11 @@ func (s *Service) OpenAttachment(ctx context.Context, id string) (*Attachment, i
 	}
 	var a Attachment
 	var ticketID string
-	err := s.DB.Read.QueryRowContext(ctx, `SELECT id, message_id, ticket_id, filename, content_type, size, sha256, inline, content_id
-		FROM attachments WHERE id = $1`, id).Scan(&a.ID, &a.MessageID, &ticketID, &a.Filename, &a.ContentType, &a.Size, &a.SHA256, &a.Inline, &a.ContentID)
-	if errors.Is(err, sql.ErrNoRows) {
+	var kind MessageKind
+	err := s.DB.Read.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.ticket_id, a.filename, a.content_type, a.size, a.sha256, a.inline,
+		a.content_id, m.kind FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = $1`, id).Scan(
+		&a.ID, &a.MessageID, &ticketID, &a.Filename, &a.ContentType, &a.Size, &a.SHA256, &a.Inline, &a.ContentID, &kind)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && audit.ActorOf(ctx).Kind == kefu.ActorCustomer && kind != FromCustomer && kind != Reply {
 		return nil, nil, kefu.Errorf(kefu.NotFound, "no attachment %s", id)
 	}
 	if err != nil {

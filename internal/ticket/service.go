@@ -121,6 +121,10 @@ type NewMessage struct {
 	// reply): it is kept on the ticket but changes no status, and hooks
 	// (SLA) do not treat it as the customer writing.
 	Automated bool `json:"-"`
+	// Channel is where the message arrived when that differs from the
+	// ticket's channel (a portal reply on an email ticket); empty means
+	// the ticket's.
+	Channel string `json:"-"`
 	// ReopenClosedWithin lets a customer message reopen a closed ticket
 	// closed at most this long ago, instead of opening a follow-up. The
 	// email channel sets it; zero keeps closed tickets final.
@@ -181,8 +185,12 @@ func (s *Service) limits() Limits {
 // the actor may see, with its arguments numbered from n+1. Agents see their
 // departments' tickets, tickets not yet routed to any department and
 // tickets assigned to them; department staff see only their departments'
-// and their own.
+// and their own. A customer (signed in to the portal) sees their own
+// tickets and nothing else.
 func visible(a kefu.Actor, n int) (string, []any) {
+	if a.Kind == kefu.ActorCustomer {
+		return fmt.Sprintf("t.customer_id = $%d", n+1), []any{a.ID}
+	}
 	if a.SeesAllTickets() {
 		return "1=1", nil
 	}
