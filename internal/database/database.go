@@ -42,15 +42,78 @@ type DB struct {
 	URL string
 
 	afterCommit sync.Map // *sql.Tx → *[]func()
+	atCommit    sync.Map // *sql.Tx → *pending
+	group       *group   // SQLite: write transactions commit in groups
+	checkpoints *checkpointer
 }
 
 // AfterCommit runs fn once tx has committed, and never if it rolls back:
 // the place to publish events about a change, so nobody hears of a change
 // that did not happen. tx must come from InTx.
 func (db *DB) AfterCommit(tx *sql.Tx, fn func()) {
+	if m := db.group.turn(tx); m != nil {
+		m.after = append(m.after, fn)
+		return
+	}
 	v, _ := db.afterCommit.LoadOrStore(tx, &[]func(){})
 	fns := v.(*[]func())
 	*fns = append(*fns, fn)
+}
+
+// A CommitWriter gathers rows that many changes in a transaction add, and
+// writes them with one call when the transaction commits. It is for
+// writes whose cost is per statement rather than per row: SQLite's
+// full-text index, say, writes a new segment for every statement that
+// adds to it, and with group commit (commit.go) one commit holds many
+// callers' work. Items of a caller whose work was rolled back are left
+// out. Flush must not depend on running before anything else in the
+// transaction; its error rolls the transaction back.
+type CommitWriter struct {
+	Flush func(ctx context.Context, tx *sql.Tx, items []any) error
+}
+
+// pending is what a transaction (or one caller's turn in a group) has
+// given commit writers, in the order the writers were first used.
+type pending struct {
+	order []*CommitWriter
+	items map[*CommitWriter][]any
+}
+
+func (p *pending) add(b *CommitWriter, items []any) {
+	if p.items == nil {
+		p.items = map[*CommitWriter][]any{}
+	}
+	if _, ok := p.items[b]; !ok {
+		p.order = append(p.order, b)
+	}
+	p.items[b] = append(p.items[b], items...)
+}
+
+// flushBatches runs every writer once, with all its items from all ps.
+func flushBatches(ctx context.Context, tx *sql.Tx, ps ...*pending) error {
+	var all pending
+	for _, p := range ps {
+		for _, b := range p.order {
+			all.add(b, p.items[b])
+		}
+	}
+	for _, b := range all.order {
+		if err := b.Flush(ctx, tx, all.items[b]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteAtCommit adds items to w in tx, to be written when tx commits. tx
+// must come from InTx.
+func (db *DB) WriteAtCommit(tx *sql.Tx, b *CommitWriter, items ...any) {
+	if m := db.group.turn(tx); m != nil {
+		m.atCommit.add(b, items)
+		return
+	}
+	v, _ := db.atCommit.LoadOrStore(tx, &pending{})
+	v.(*pending).add(b, items)
 }
 
 // Open opens a store from a SQLite file path (or "sqlite:PATH") or a
@@ -95,7 +158,17 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// transactions, never corrupt the file).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
-	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
+	// The writer's statements ignore cancellation: SQLite answers an
+	// interrupted write inside a transaction by rolling back the whole
+	// transaction, which, with group commit, holds other callers' work.
+	// Group commit keeps each caller's work in a savepoint, whose undo
+	// journal belongs in memory (temp_store), and keeps a group's pages
+	// in the page cache until the commit (cache_size, in KiB).
+	// Checkpoints (copying the WAL back into the database file, with an
+	// fsync) run beside the writer (checkpointer), not inside whichever
+	// commit crosses the WAL's size limit, so commits stay short.
+	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn +
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)", uncancellable: true})
 	// SQLite allows one writer at a time; one connection makes writers
 	// queue in Go instead of failing with SQLITE_BUSY.
 	w.SetMaxOpenConns(1)
@@ -109,11 +182,18 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path}, nil
+	c := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
+	c.SetMaxOpenConns(1)
+	db := &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path, group: &group{db: w}}
+	db.checkpoints = startCheckpointer(c)
+	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.checkpoints != nil {
+		db.checkpoints.stop()
+	}
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
@@ -122,13 +202,19 @@ func (db *DB) Close() error {
 }
 
 // InTx runs fn in a write transaction and commits if fn returns nil. A
-// panic or error rolls back, so a rejected request changes nothing.
+// panic or error rolls back, so a rejected request changes nothing. On
+// SQLite, fn's work may share its commit with other callers' (see
+// commit.go); InTx returns once that commit is done.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if db.group != nil {
+		return db.group.run(ctx, fn)
+	}
 	tx, err := db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("database: begin: %w", err)
 	}
 	defer func() {
+		db.atCommit.Delete(tx)
 		v, _ := db.afterCommit.LoadAndDelete(tx)
 		if p := recover(); p != nil {
 			tx.Rollback()
@@ -146,6 +232,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	if v, ok := db.atCommit.Load(tx); ok {
+		if err = flushBatches(ctx, tx, v.(*pending)); err != nil {
+			return err
+		}
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("database: commit: %w", err)

@@ -40,8 +40,9 @@ func sqliteDriver() driver.Driver {
 
 // stmtCacheConnector opens SQLite connections that cache statements.
 type stmtCacheConnector struct {
-	driver driver.Driver
-	dsn    string
+	driver        driver.Driver
+	dsn           string
+	uncancellable bool // statements run to the end whatever their context
 }
 
 func (c stmtCacheConnector) Connect(context.Context) (driver.Conn, error) {
@@ -54,7 +55,7 @@ func (c stmtCacheConnector) Connect(context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, errors.New("database: the sqlite driver's connection lacks an expected method")
 	}
-	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}, uncancellable: c.uncancellable}, nil
 }
 
 func (c stmtCacheConnector) Driver() driver.Driver { return c.driver }
@@ -63,7 +64,8 @@ func (c stmtCacheConnector) Driver() driver.Driver { return c.driver }
 // uses a connection from one goroutine at a time, so it needs no lock.
 type cachingConn struct {
 	sqliteConn
-	stmts map[string]*cachedStmt
+	stmts         map[string]*cachedStmt
+	uncancellable bool
 }
 
 type cachedStmt struct {
@@ -111,6 +113,9 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.uncancellable {
+		ctx = context.WithoutCancel(ctx)
+	}
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -122,6 +127,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.uncancellable {
+		ctx = context.WithoutCancel(ctx)
+	}
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err

@@ -25,58 +25,83 @@ type SQLIndex struct {
 const putRows = 300
 
 // Put upserts docs. A document whose tokens did not change is not
-// rewritten, so a status change costs the FTS5 index nothing.
+// rewritten, so a status change costs the FTS5 index nothing. The text is
+// cut at once; the index is written when tx commits, all of the
+// transaction's documents in one statement: SQLite's FTS5 index writes a
+// segment per statement, and a commit may hold many changes (group
+// commit).
 func (x *SQLIndex) Put(ctx context.Context, tx *sql.Tx, docs ...Doc) error {
-	// One statement may not touch a row twice (PostgreSQL refuses), so
-	// the last version of each document wins here.
-	latest := make(map[[2]string]int, len(docs))
+	ops := make([]any, len(docs))
 	for i, d := range docs {
-		latest[[2]string{string(d.Kind), d.ID}] = i
+		ops[i] = indexOp{kind: d.Kind, id: d.ID, tokens: Tokens(d.Text...)}
 	}
-	var rows []string
-	var args []any
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
+	x.DB.WriteAtCommit(tx, indexWriter, ops...)
+	return nil
+}
+
+// Delete removes one document when tx commits.
+func (x *SQLIndex) Delete(ctx context.Context, tx *sql.Tx, kind Kind, id string) error {
+	x.DB.WriteAtCommit(tx, indexWriter, indexOp{kind: kind, id: id})
+	return nil
+}
+
+// indexOp puts a document, or deletes it when it has no tokens (nothing
+// to match: no row, rather than an empty one).
+type indexOp struct {
+	kind   Kind
+	id     string
+	tokens string
+}
+
+// indexWriter gathers the operations of each transaction.
+var indexWriter = &database.CommitWriter{Flush: flushIndex}
+
+// flushIndex applies a transaction's index operations: the last one for
+// each document wins (one statement may not touch a row twice, PostgreSQL
+// refuses), then one DELETE and multi-row upserts.
+func flushIndex(ctx context.Context, tx *sql.Tx, items []any) error {
+	latest := make(map[[2]string]int, len(items))
+	for i, it := range items {
+		op := it.(indexOp)
+		latest[[2]string{string(op.kind), op.id}] = i
+	}
+	var puts, dels []any
+	for i, it := range items {
+		op := it.(indexOp)
+		switch {
+		case latest[[2]string{string(op.kind), op.id}] != i:
+		case op.tokens == "":
+			dels = append(dels, string(op.kind), op.id)
+		default:
+			puts = append(puts, string(op.kind), op.id, op.tokens)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO search_docs (kind, entity_id, tokens) VALUES `+strings.Join(rows, ", ")+`
+	}
+	// Deletes are rare (merges, emptied text): one statement each.
+	for ; len(dels) > 0; dels = dels[2:] {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search_docs WHERE kind = $1 AND entity_id = $2`, dels[:2]...); err != nil {
+			return fmt.Errorf("search: unindex: %w", err)
+		}
+	}
+	for len(puts) > 0 {
+		n := min(len(puts), 3*putRows)
+		_, err := tx.ExecContext(ctx, `INSERT INTO search_docs (kind, entity_id, tokens) VALUES `+rowsOf(n/3, 3)+`
 			ON CONFLICT (kind, entity_id) DO UPDATE SET tokens = excluded.tokens
-			WHERE search_docs.tokens <> excluded.tokens`, args...)
-		rows, args = rows[:0], args[:0]
+			WHERE search_docs.tokens <> excluded.tokens`, puts[:n]...)
 		if err != nil {
 			return fmt.Errorf("search: index: %w", err)
 		}
-		return nil
-	}
-	for i, d := range docs {
-		if latest[[2]string{string(d.Kind), d.ID}] != i {
-			continue
-		}
-		tokens := Tokens(d.Text...)
-		if tokens == "" {
-			// Nothing to match: no row, rather than an empty one.
-			if err := x.Delete(ctx, tx, d.Kind, d.ID); err != nil {
-				return err
-			}
-			continue
-		}
-		rows = append(rows, "("+database.Placeholders(len(args)+1, 3)+")")
-		args = append(args, string(d.Kind), d.ID, tokens)
-		if len(rows) == putRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
-
-// Delete removes one document.
-func (x *SQLIndex) Delete(ctx context.Context, tx *sql.Tx, kind Kind, id string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM search_docs WHERE kind = $1 AND entity_id = $2`, string(kind), id); err != nil {
-		return fmt.Errorf("search: unindex: %w", err)
+		puts = puts[n:]
 	}
 	return nil
+}
+
+// rowsOf is "($1, $2), ($3, $4)" for n rows of cols values.
+func rowsOf(n, cols int) string {
+	rows := make([]string, n)
+	for i := range rows {
+		rows[i] = "(" + database.Placeholders(i*cols+1, cols) + ")"
+	}
+	return strings.Join(rows, ", ")
 }
 
 // Find runs one full-text query for one kind. For an actor who sees

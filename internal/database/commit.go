@@ -1,0 +1,176 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Group commit for SQLite. SQLite has one writer, so write transactions
+// queue for it anyway; what makes the queue slow is the commit: it
+// appends every page the transaction changed to the WAL, one system call
+// per page, and a ticket touches some thirty pages (the tables and each of
+// their indexes). Transactions that queue up behind each other share
+// those pages (the newest leaf of every index), so committing them
+// together writes far fewer pages per transaction.
+//
+// Each caller still runs its own function, in its own goroutine, in its
+// own turn; its work sits inside a savepoint of the shared transaction,
+// so a function that fails is rolled back alone and the others go on.
+// Whoever finishes its turn with nobody else waiting commits the group,
+// and every member learns the outcome of that one commit. A caller's
+// InTx returns only after the commit, so "returned nil" still means
+// "stored", and AfterCommit callbacks still run only for committed work.
+
+// maxGroup bounds how many transactions share a commit, and so how long
+// the first of them waits for it.
+const maxGroup = 64
+
+type group struct {
+	db      *sql.DB
+	mu      sync.Mutex   // held by the caller whose turn it is
+	waiting atomic.Int32 // callers queued for mu
+
+	// Guarded by mu.
+	tx      *sql.Tx   // the shared transaction; nil between groups
+	current *member   // whose turn it is
+	members []*member // whose work is in tx, awaiting the commit
+}
+
+type member struct {
+	atCommit pending
+	after    []func()
+	done     chan error
+}
+
+// savepoint names the one savepoint each turn uses; turns never nest.
+const savepoint = "kefu_turn"
+
+func (g *group) run(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	g.waiting.Add(1)
+	g.mu.Lock()
+	g.waiting.Add(-1)
+	m := &member{done: make(chan error, 1)}
+	joined := false
+	defer func() {
+		p := recover()
+		g.endTurn()
+		if p != nil {
+			panic(p)
+		}
+		if joined {
+			err = <-m.done
+			if err == nil {
+				for _, f := range m.after {
+					f()
+				}
+			}
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if g.tx == nil {
+		// The transaction outlives this caller's request, so it must
+		// not end with this caller's context.
+		tx, err := g.db.BeginTx(context.Background(), nil)
+		if err != nil {
+			return fmt.Errorf("database: begin: %w", err)
+		}
+		g.tx = tx
+	}
+	if _, err := g.tx.Exec("SAVEPOINT " + savepoint); err != nil {
+		g.abort(err)
+		return fmt.Errorf("database: savepoint: %w", err)
+	}
+	g.current = m
+	ok := false
+	defer func() {
+		g.current = nil
+		if ok {
+			return
+		}
+		// fn failed or panicked: undo its work alone. If even that fails
+		// the transaction is unusable, and the whole group fails with it.
+		if _, rerr := g.tx.Exec("ROLLBACK TO " + savepoint); rerr != nil {
+			g.abort(rerr)
+			return
+		}
+		if _, rerr := g.tx.Exec("RELEASE " + savepoint); rerr != nil {
+			g.abort(rerr)
+		}
+	}()
+	if err := fn(g.tx); err != nil {
+		return err
+	}
+	if _, err := g.tx.Exec("RELEASE " + savepoint); err != nil {
+		return fmt.Errorf("database: release savepoint: %w", err)
+	}
+	ok = true
+	g.members = append(g.members, m)
+	joined = true
+	return nil
+}
+
+// endTurn commits the group when nobody else is queued to add to it (or
+// it is full), and hands the turn on. Called with mu held.
+func (g *group) endTurn() {
+	defer g.mu.Unlock()
+	if g.tx == nil {
+		return
+	}
+	if g.waiting.Load() > 0 && len(g.members) < maxGroup {
+		return // the next caller continues the transaction
+	}
+	tx, members := g.tx, g.members
+	g.tx, g.members = nil, nil
+	if len(members) == 0 {
+		tx.Rollback() // only failed turns: nothing to keep
+		return
+	}
+	err := g.commit(tx, members)
+	for _, m := range members {
+		m.done <- err
+	}
+}
+
+func (g *group) commit(tx *sql.Tx, members []*member) error {
+	ps := make([]*pending, len(members))
+	for i, m := range members {
+		ps[i] = &m.atCommit
+	}
+	if err := flushBatches(context.Background(), tx, ps...); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("database: commit: %w", err)
+	}
+	return nil
+}
+
+// abort rolls back the shared transaction and fails every member in it.
+// Called with mu held.
+func (g *group) abort(cause error) {
+	if g.tx == nil {
+		return
+	}
+	g.tx.Rollback()
+	err := errors.Join(errors.New("database: transaction rolled back"), cause)
+	for _, m := range g.members {
+		m.done <- err
+	}
+	g.tx, g.members = nil, nil
+}
+
+// turn returns the member whose turn it is when tx is the shared
+// transaction, else nil. Called from inside a turn, so with mu held.
+func (g *group) turn(tx *sql.Tx) *member {
+	if g == nil || g.current == nil || g.tx != tx {
+		return nil
+	}
+	return g.current
+}
