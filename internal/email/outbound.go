@@ -94,7 +94,18 @@ var mailedChannels = []string{"email", "web_form", "portal"}
 // Message-ID here (stored as its external id), so customers' answers
 // thread to it.
 func (o *Outbound) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
-	if c.Message == nil || c.Message.Kind != ticket.Reply || !slices.Contains(mailedChannels, c.After.Channel) {
+	if !slices.Contains(mailedChannels, c.After.Channel) {
+		return nil
+	}
+	return o.MailReply(ctx, tx, c)
+}
+
+// MailReply enqueues, in tx, the mailing of the change's public reply to
+// the ticket's customer whatever its channel: for channels that mail
+// some replies only (a live chat left as a message while nobody could
+// chat).
+func (o *Outbound) MailReply(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
+	if c.Message == nil || c.Message.Kind != ticket.Reply {
 		return nil
 	}
 	mb, err := mailboxOfTicket(ctx, tx, c.After.ID)
