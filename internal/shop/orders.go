@@ -66,6 +66,7 @@ type doc struct {
 	ref        customer.Ref
 	createOnly bool // refuse when the shop has the number already
 	ifVersion  int  // when not 0, the stored version must be this
+	line       int  // the import line it began on
 }
 
 // maxItems bounds one order's lines.

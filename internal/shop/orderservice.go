@@ -28,6 +28,12 @@ func (s *Service) UpsertOrder(ctx context.Context, in OrderInput, version int) (
 }
 
 func (s *Service) saveOrder(ctx context.Context, in OrderInput, opt func(*doc)) (*Order, string, error) {
+	return s.putting(ctx, in.Shop, func(tx *sql.Tx, sh *Shop) (Outcome, error) { return s.putOrder(ctx, tx, sh, in, opt) })
+}
+
+// putting runs put for the shop named code in a transaction and reads
+// back the order it wrote.
+func (s *Service) putting(ctx context.Context, code string, put func(*sql.Tx, *Shop) (Outcome, error)) (*Order, string, error) {
 	if err := requireWrite(ctx); err != nil {
 		return nil, "", err
 	}
@@ -35,20 +41,11 @@ func (s *Service) saveOrder(ctx context.Context, in OrderInput, opt func(*doc)) 
 	var sh *Shop
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if sh, err = s.shop(ctx, tx, in.Shop); err != nil {
+		if sh, err = s.shop(ctx, tx, code); err != nil {
 			return err
 		}
-		d, err := in.order(sh)
-		if err != nil {
-			return err
-		}
-		opt(d)
-		res, err := s.write(ctx, tx, sh, []*doc{d}, true)
-		if err != nil {
-			return err
-		}
-		out = res[0]
-		return nil
+		out, err = put(tx, sh)
+		return err
 	})
 	if err != nil {
 		return nil, "", err
@@ -57,41 +54,43 @@ func (s *Service) saveOrder(ctx context.Context, in OrderInput, opt func(*doc)) 
 	return o, out.Result, err
 }
 
+// putOrder validates and writes one order of sh in tx.
+func (s *Service) putOrder(ctx context.Context, tx *sql.Tx, sh *Shop, in OrderInput, opt func(*doc)) (Outcome, error) {
+	d, err := in.order(sh)
+	if err != nil {
+		return Outcome{}, err
+	}
+	opt(d)
+	res, err := s.write(ctx, tx, sh, []*doc{d}, true)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return res[0], nil
+}
+
 // UpsertShipment adds a shipment to an order or brings one up to date
 // (matched by tracking number), adding its new tracking events.
 func (s *Service) UpsertShipment(ctx context.Context, shopCode, number string, in ShipmentInput) (*Order, string, error) {
-	if err := requireWrite(ctx); err != nil {
-		return nil, "", err
-	}
-	var out Outcome
-	var sh *Shop
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if sh, err = s.shop(ctx, tx, shopCode); err != nil {
-			return err
-		}
-		cur, err := s.orderByNumber(ctx, tx, sh, number)
-		if err != nil {
-			return err
-		}
-		oi := inputOf(cur)
-		oi.Shipments = []ShipmentInput{in}
-		d, err := oi.order(sh)
-		if err != nil {
-			return unprefix(err, "shipments[0].")
-		}
-		res, err := s.write(ctx, tx, sh, []*doc{d}, true)
-		if err != nil {
-			return err
-		}
-		out = res[0]
-		return nil
-	})
+	return s.putting(ctx, shopCode, func(tx *sql.Tx, sh *Shop) (Outcome, error) { return s.putShipment(ctx, tx, sh, number, in) })
+}
+
+// putShipment writes one shipment of order number of sh in tx.
+func (s *Service) putShipment(ctx context.Context, tx *sql.Tx, sh *Shop, number string, in ShipmentInput) (Outcome, error) {
+	cur, err := s.orderByNumber(ctx, tx, sh, number)
 	if err != nil {
-		return nil, "", err
+		return Outcome{}, err
 	}
-	o, err := s.order(ctx, s.DB.Write, sh, out.ID)
-	return o, out.Result, err
+	oi := inputOf(cur)
+	oi.Shipments = []ShipmentInput{in}
+	d, err := oi.order(sh)
+	if err != nil {
+		return Outcome{}, unprefix(err, "shipments[0].")
+	}
+	res, err := s.write(ctx, tx, sh, []*doc{d}, true)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return res[0], nil
 }
 
 // inputOf is o as the input that would store it unchanged.
