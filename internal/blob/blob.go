@@ -16,8 +16,9 @@ import (
 	"github.com/kefu-desk/kefu"
 )
 
-// Store is what tickets need of a blob store; Dir is the default, and an
-// S3-compatible store can implement the same three methods.
+// Store is what tickets need of a blob store; Tiered (the database for
+// small blobs, Dir for the rest) is what Kefu runs with, and an
+// S3-compatible store can implement the same three methods in Dir's place.
 type Store interface {
 	// Put streams r into the store, refusing more than limit bytes, and
 	// returns the content's hex SHA-256 and size.
@@ -48,7 +49,7 @@ func (d Dir) Put(ctx context.Context, r io.Reader, limit int64) (string, int64, 
 		return "", 0, fmt.Errorf("blob: write: %w", err)
 	}
 	if n > limit {
-		return "", 0, kefu.Errorf(kefu.TooLarge, "attachment is larger than the limit of %d bytes", limit)
+		return "", 0, tooLarge(limit)
 	}
 	if err := f.Sync(); err != nil {
 		return "", 0, fmt.Errorf("blob: sync: %w", err)
@@ -73,11 +74,11 @@ func (d Dir) Put(ctx context.Context, r io.Reader, limit int64) (string, int64, 
 // Open returns the blob's content.
 func (d Dir) Open(_ context.Context, sum string) (io.ReadSeekCloser, error) {
 	if !valid(sum) {
-		return nil, kefu.Errorf(kefu.NotFound, "no blob %q", sum)
+		return nil, notFound(sum)
 	}
 	f, err := os.Open(d.path(sum))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, kefu.Errorf(kefu.NotFound, "no blob %s", sum)
+		return nil, notFound(sum)
 	}
 	return f, err
 }
@@ -96,6 +97,14 @@ func (d Dir) Exists(_ context.Context, sum string) (bool, error) {
 
 func (d Dir) path(sum string) string {
 	return filepath.Join(d.Root, sum[:2], sum[2:4], sum)
+}
+
+func tooLarge(limit int64) error {
+	return kefu.Errorf(kefu.TooLarge, "attachment is larger than the limit of %d bytes", limit)
+}
+
+func notFound(sum string) error {
+	return kefu.Errorf(kefu.NotFound, "no blob %q", sum)
 }
 
 func valid(sum string) bool {
