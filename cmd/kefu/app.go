@@ -89,7 +89,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Runner = &jobs.Runner{DB: db, Now: now, Notifier: notifier, Owner: owner, Handlers: map[string]jobs.Handler{}}
 	a.Leases = &jobs.Leases{DB: db, Now: now, Owner: owner}
 	a.Customers = &customer.Service{DB: db, Now: now}
-	a.Tickets = &ticket.Service{DB: db, Now: now, Blobs: blob.Dir{Root: filepath.Join(dataDir, "blobs")}, Customers: a.Customers}
+	a.Tickets = &ticket.Service{DB: db, Now: now, Blobs: blob.New(db, filepath.Join(dataDir, "blobs"), now), Customers: a.Customers}
 	a.Team = &team.Service{DB: db, Now: now}
 	a.Auth = &auth.Service{DB: db, Team: a.Team, Now: now, Params: cost}
 	a.Team.Hash = a.Auth.HashPassword
