@@ -62,7 +62,9 @@ func (t *Tiered) Put(ctx context.Context, r io.Reader, limit int64) (string, int
 // instead of stored, for the caller to store in the transaction that
 // writes what refers to it: the blob and its reference then commit
 // together, in one transaction instead of two. held is nil when nothing
-// is left to store (a large blob, or one stored before).
+// is left to store (a large blob, or content stored as a file before);
+// content already in the database is held, and storing it again does
+// nothing.
 func (t *Tiered) Spool(ctx context.Context, r io.Reader, limit int64) (sum string, size int64, held *Held, err error) {
 	head, err := io.ReadAll(io.LimitReader(r, min(limit, Threshold)+1))
 	if err != nil {

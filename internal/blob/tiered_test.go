@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"path/filepath"
@@ -62,6 +64,17 @@ func (s *tiers) files(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// oldFile stores a small blob as a file, as Kefu did before the
+// database tier, and returns its content.
+func (s *tiers) oldFile(t *testing.T) []byte {
+	t.Helper()
+	old := []byte("stored as a file by an older Kefu")
+	if _, _, err := (blob.Dir{Root: s.root}).Put(context.Background(), bytes.NewReader(old), 100); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }
 
 func (s *tiers) put(t *testing.T, content []byte, limit int64) string {
@@ -170,10 +183,7 @@ func TestTieredFindsFilesStoredBeforeTheDatabaseTier(t *testing.T) {
 	t.Parallel()
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newTiers(t, db)
-		old := []byte("stored as a file by an older Kefu")
-		if _, _, err := (blob.Dir{Root: s.root}).Put(context.Background(), bytes.NewReader(old), 100); err != nil {
-			t.Fatal(err)
-		}
+		old := s.oldFile(t)
 		sum := s.put(t, old, 100)
 		if n := s.rows(t); n != 0 {
 			t.Fatalf("content already stored as a file went into the database too (%d rows)", n)
@@ -305,4 +315,56 @@ type watch struct {
 func (w *watch) Put(ctx context.Context, r io.Reader, limit int64) (string, int64, error) {
 	w.readBefore = w.src.n
 	return w.Dir.Put(ctx, r, limit)
+}
+
+// TestTieredSpoolLeavesSmallBlobsToTheCaller checks that a held blob is
+// stored only by the caller's transaction, and goes if it rolls back.
+func TestTieredSpoolLeavesSmallBlobsToTheCaller(t *testing.T) {
+	t.Parallel()
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := newTiers(t, db)
+		data := []byte("原始邮件")
+		sum, n, held, err := s.Spool(ctx, bytes.NewReader(data), 100)
+		if err != nil || held == nil || sum != sumOf(data) || n != int64(len(data)) || !bytes.Equal(held.Bytes(), data) {
+			t.Fatalf("Spool = %s, %d, %v, %v", sum, n, held, err)
+		}
+		if ok, _ := s.Exists(ctx, sum); ok {
+			t.Fatal("a held blob is stored before its caller stores it")
+		}
+		refused := errors.New("the caller's change was refused")
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := held.Store(ctx, tx); err != nil {
+				return err
+			}
+			return refused
+		})
+		if !errors.Is(err, refused) {
+			t.Fatal(err)
+		}
+		if ok, _ := s.Exists(ctx, sum); ok {
+			t.Fatal("a held blob stayed stored after its transaction rolled back")
+		}
+		for range 2 {
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return held.Store(ctx, tx) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := s.read(t, sum); !bytes.Equal(got, data) || s.rows(t) != 1 {
+			t.Fatalf("read back %q from %d rows", got, s.rows(t))
+		}
+
+		// Nothing is left to the caller of a large blob, or of content
+		// stored as a file before.
+		old := s.oldFile(t)
+		for _, data := range [][]byte{content(blob.Threshold+1, 6), old} {
+			_, _, held, err := s.Spool(ctx, bytes.NewReader(data), 1<<20)
+			if err != nil || held != nil {
+				t.Fatalf("Spool of %d bytes: held %v, %v", len(data), held != nil, err)
+			}
+		}
+		if _, _, _, err := s.Spool(ctx, bytes.NewReader(data), 3); !kefu.IsCode(err, kefu.TooLarge) {
+			t.Fatalf("Spool over the limit: %v", err)
+		}
+	})
 }
