@@ -36,11 +36,13 @@ const (
 // reopens a ticket rather than opening a follow-up.
 const DefaultReopenWithin = 14 * 24 * time.Hour
 
-// Inbound turns raw mail into tickets, exactly once. Every mail is first
-// written to the blob store as received; the inbound_mail row that marks it
-// received is written in the same transaction as the ticket message it
-// makes, and keyed by its Message-ID, so a mail fetched twice, by two
-// instances, or through two mailboxes is stored once.
+// Inbound turns raw mail into tickets, exactly once. Every mail is kept
+// as received in the blob store: a large one is written there first, a
+// typical one (what the store keeps in the database) with its log entry.
+// The inbound_mail row that marks it received is written in the same
+// transaction as the ticket message it makes, and keyed by its
+// Message-ID, so a mail fetched twice, by two instances, or through two
+// mailboxes is stored once.
 type Inbound struct {
 	DB        *database.DB
 	Now       func() time.Time
@@ -91,7 +93,7 @@ func (s *Inbound) Receive(ctx context.Context, d Delivery, r io.Reader) (*Receiv
 		return nil, err
 	}
 	rec := &Received{ID: kefu.NewID(), MailboxID: d.MailboxID, Source: d.Source, MessageID: m.MessageID, From: strings.ToLower(m.From.Address),
-		Subject: m.Subject, RawSHA256: sp.Sum, RawSize: sp.Size, Problems: m.Problems, ReceivedAt: s.Now()}
+		Subject: m.Subject, RawSHA256: sp.Sum, RawSize: sp.Size, Problems: m.Problems, ReceivedAt: s.Now(), raw: sp.Held}
 	key := "sha256:" + sp.Sum
 	if m.MessageID != "" {
 		key = "mid:" + m.MessageID

@@ -2,6 +2,8 @@ package email_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +81,9 @@ type harness struct {
 func newHarness(t testing.TB, db *database.DB) *harness {
 	h := &harness{db: db, clock: &clock{t: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
 	now := h.clock.Now
-	h.blobs = blob.Dir{Root: t.TempDir()}
+	// The store Kefu runs with (cmd/kefu/app.go): small blobs in the
+	// database, large ones as files.
+	h.blobs = blob.New(db, t.TempDir(), now)
 	h.customers = &customer.Service{DB: db, Now: now}
 	h.tickets = &ticket.Service{DB: db, Now: now, Blobs: h.blobs, Customers: h.customers}
 	h.mailboxes = &email.Mailboxes{DB: db, Now: now}
@@ -345,4 +349,67 @@ func bounceMail(rcpt, original string) string {
 		"Final-Recipient: rfc822; " + rcpt + "\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n" +
 		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + original + ">\r\nSubject: Re: x\r\n" +
 		"--b--\r\n"
+}
+
+// refusing is a ticket hook that fails every change while on, as a
+// database error in the ticket's transaction would.
+type refusing struct{ on bool }
+
+func (r *refusing) TicketChanged(context.Context, *sql.Tx, ticket.Change) error {
+	if r.on {
+		return errors.New("refused")
+	}
+	return nil
+}
+
+// TestRawMailCommitsWithItsLogEntry checks that the original of every
+// mail in the log can be read back byte for byte whatever the mail
+// became, and that a mail whose storing fails leaves neither a log entry
+// nor its original behind.
+func TestRawMailCommitsWithItsLogEntry(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		fail := &refusing{on: true}
+		h.tickets.Hooks = append(h.tickets.Hooks, fail)
+		admin := kefu.WithActor(context.Background(), kefu.Actor{Kind: kefu.ActorStaff, ID: kefu.NewID(), Role: kefu.RoleAdmin, Scopes: []string{"admin"}})
+		stored := func() (logged, blobs int) {
+			t.Helper()
+			if err := db.Read.QueryRow(`SELECT (SELECT count(*) FROM inbound_mail), (SELECT count(*) FROM blobs)`).Scan(&logged, &blobs); err != nil {
+				t.Fatal(err)
+			}
+			return logged, blobs
+		}
+
+		raw := mail("王芳 <wang.fang@example.cn>", "尺码问题", "raw1@example.cn", "想换大一号。")
+		if _, err := h.in.Receive(h.ctx, email.Delivery{MailboxID: h.mailbox.ID, Source: "api"}, strings.NewReader(raw)); err == nil {
+			t.Fatal("Receive succeeded although the ticket's transaction failed")
+		}
+		if logged, blobs := stored(); logged != 0 || blobs != 0 {
+			t.Fatalf("a mail that was not stored left %d log entries and %d blobs", logged, blobs)
+		}
+
+		fail.on = false
+		// The same mail forwarded is a duplicate, and other bytes.
+		for _, c := range []struct{ outcome, mail string }{
+			{email.NewTicket, raw},
+			{email.Duplicate, strings.Replace(raw, "To:", "X-Forwarded-By: sales@shop.example.cn\r\nTo:", 1)},
+			{email.Denied, mail("no address", "?", "raw2@example.cn", "?")},
+		} {
+			outcome, m := c.outcome, c.mail
+			r := h.receive(t, m, h.mailbox.ID)
+			h.want(t, r, outcome)
+			_, f, err := h.in.OpenRaw(admin, r.ID)
+			if err != nil {
+				t.Fatalf("%s: original: %v", outcome, err)
+			}
+			got, _ := io.ReadAll(f)
+			f.Close()
+			if string(got) != m {
+				t.Fatalf("%s: original read back as %q", outcome, got)
+			}
+		}
+		if logged, blobs := stored(); logged != 3 || blobs != 3 {
+			t.Fatalf("three mails: %d log entries, %d blobs", logged, blobs)
+		}
+	})
 }

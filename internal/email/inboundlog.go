@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -33,6 +34,10 @@ type Received struct {
 	MessageRef string    `json:"ticket_message_id,omitempty" doc:"The ticket message the mail became"`
 	Problems   []string  `json:"problems"`
 	ReceivedAt time.Time `json:"received_at"`
+
+	// raw is the message itself while it is still to be stored, in the
+	// transaction that writes this entry.
+	raw *blob.Held
 }
 
 // pending carries a mail being stored through the ticket service to the
@@ -91,6 +96,11 @@ func (s *Inbound) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change
 func insertReceived(ctx context.Context, tx *sql.Tx, r *Received, key string) error {
 	if r.Problems == nil {
 		r.Problems = []string{}
+	}
+	if r.raw != nil {
+		if err := r.raw.Store(ctx, tx); err != nil {
+			return err
+		}
 	}
 	problems, _ := json.Marshal(r.Problems)
 	_, err := tx.ExecContext(ctx, `INSERT INTO inbound_mail (id, dedup_key, mailbox_id, source, message_id, from_address, subject,

@@ -22,24 +22,45 @@ import (
 // so a 25 MB attachment never sits in memory.
 const inMemory = 1 << 20
 
-// spooled is a raw message written to the blob store.
+// spooled is a raw message written to the blob store, or held to be
+// written with its inbound log entry.
 type spooled struct {
 	Sum  string
 	Size int64
 	// Raw is the whole message when it is at most inMemory bytes.
 	Raw []byte
+	// Held is the message when the store left it to be written in the
+	// transaction of its inbound log entry; nil once stored.
+	Held *blob.Held
+}
+
+// spooler is a blob store that can leave a small blob for its caller to
+// store in the caller's own transaction (blob.Tiered, for what it keeps
+// in the database): a typical mail is then written with its log entry,
+// in the one transaction that stores what the mail became, and a mail
+// that is refused stores nothing.
+type spooler interface {
+	Spool(ctx context.Context, r io.Reader, limit int64) (sum string, size int64, held *blob.Held, err error)
 }
 
 // spool streams r into the store (which hashes while writing) and keeps
 // a copy in memory only while the message is small.
 func spool(ctx context.Context, store blob.Store, r io.Reader, limit int64) (*spooled, error) {
 	c := &capture{max: inMemory}
-	sum, size, err := store.Put(ctx, io.TeeReader(r, c), limit)
+	sp := &spooled{}
+	var err error
+	if s, ok := store.(spooler); ok {
+		sp.Sum, sp.Size, sp.Held, err = s.Spool(ctx, io.TeeReader(r, c), limit)
+	} else {
+		sp.Sum, sp.Size, err = store.Put(ctx, io.TeeReader(r, c), limit)
+	}
 	if err != nil {
 		return nil, err
 	}
-	sp := &spooled{Sum: sum, Size: size}
-	if !c.over {
+	switch {
+	case sp.Held != nil:
+		sp.Raw = sp.Held.Bytes() // not in the store yet, so only here
+	case !c.over:
 		sp.Raw = c.buf
 	}
 	return sp, nil
