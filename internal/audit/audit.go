@@ -51,7 +51,8 @@ func Record(ctx context.Context, q database.Querier, now time.Time, e Entry) err
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO audit_log
+	// The row is written with the change's next statement or its commit.
+	_, err = q.ExecContext(database.Deferrable(ctx), `INSERT INTO audit_log
 		(id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, vals...)
 	if err != nil {
@@ -76,9 +77,9 @@ func row(a kefu.Actor, now time.Time, e Entry) ([]any, error) {
 // RecordAll appends entries in as few statements as the database allows,
 // for bulk changes (imports) that audit every row they write. Like Record
 // it fills id, time and actor, and must run in the change's transaction.
-func RecordAll(ctx context.Context, q database.Querier, now time.Time, entries []Entry) error {
+func RecordAll(ctx context.Context, q database.Querier, d database.Dialect, now time.Time, entries []Entry) error {
 	a := ActorOf(ctx)
-	b := database.NewBulkInsert("audit_log (id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)", 11)
+	b := database.NewBulkInsert(d, "audit_log (id, at, actor_kind, actor_id, actor_name, action, entity, entity_id, ticket_id, customer_id, changes)", 11)
 	for _, e := range entries {
 		vals, err := row(a, now, e)
 		if err != nil {

@@ -17,8 +17,9 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // Querier is what both *sql.DB and *sql.Tx offer; stores take it so one
@@ -130,10 +131,11 @@ func Open(ctx context.Context, location string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, location string) (*DB, error) {
-	db, err := sql.Open("pgx", location)
+	cfg, err := pgx.ParseConfig(location)
 	if err != nil {
 		return nil, fmt.Errorf("database: open postgres: %w", err)
 	}
+	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	// Enough connections to keep both cores busy while some wait on I/O;
 	// several instances share one server, so stay modest.
 	db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))

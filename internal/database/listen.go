@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Listen opens a PostgreSQL connection of its own, outside the pool, and
@@ -41,11 +40,11 @@ func (db *DB) connConfig(ctx context.Context) (*pgx.ConnConfig, error) {
 	defer c.Close()
 	var cfg *pgx.ConnConfig
 	err = c.Raw(func(driverConn any) error {
-		pc, ok := driverConn.(*stdlib.Conn)
+		pc, ok := driverConn.(*pgConn)
 		if !ok {
 			return fmt.Errorf("database: unexpected driver connection %T", driverConn)
 		}
-		cfg = pc.Conn().Config().Copy()
+		cfg = pc.Conn.Conn().Config().Copy()
 		// The pooled connection's notification handler comes along with
 		// the copy; left in place it would take every notification away
 		// from WaitForNotification and pile them up unread.

@@ -163,7 +163,8 @@ func (b *Bus) notify(ctx context.Context, q database.Querier, e Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `SELECT pg_notify($1, $2)`, b.pg.channel(ctx), string(payload))
+	// In a transaction the NOTIFY may travel with the COMMIT.
+	_, err = q.ExecContext(database.Deferrable(ctx), `SELECT pg_notify($1, $2)`, b.pg.channel(ctx), string(payload))
 	return err
 }
 

@@ -84,7 +84,7 @@ func flushIndex(ctx context.Context, tx *sql.Tx, items []any) error {
 	}
 	for len(puts) > 0 {
 		n := min(len(puts), 3*putRows)
-		_, err := tx.ExecContext(ctx, `INSERT INTO search_docs (kind, entity_id, tokens) VALUES `+rowsOf(n/3, 3)+`
+		_, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO search_docs (kind, entity_id, tokens) VALUES `+rowsOf(n/3, 3)+`
 			ON CONFLICT (kind, entity_id) DO UPDATE SET tokens = excluded.tokens
 			WHERE search_docs.tokens <> excluded.tokens`, puts[:n]...)
 		if err != nil {

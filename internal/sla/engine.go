@@ -42,7 +42,8 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	t, now := c.After, c.At.UTC()
 	if b == nil {
 		var err error
-		if b, err = s.loadBatch(ctx, tx, []string{t.ID}); err != nil {
+		// A ticket being created has no SLA state or clocks to read.
+		if b, err = s.loadBatch(ctx, tx, []string{t.ID}, c.Before == nil); err != nil {
 			return err
 		}
 	}
@@ -258,11 +259,14 @@ type batch struct {
 	meters   *meterCache
 }
 
-func (s *Service) loadBatch(ctx context.Context, tx *sql.Tx, ticketIDs []string) (*batch, error) {
+func (s *Service) loadBatch(ctx context.Context, tx *sql.Tx, ticketIDs []string, created bool) (*batch, error) {
 	b := &batch{meters: &meterCache{s: s, cals: map[string]Meter{}}}
 	var err error
-	if b.policies, err = listPolicies(ctx, tx); err != nil {
+	if b.policies, err = s.policies(ctx, tx); err != nil {
 		return nil, err
+	}
+	if created {
+		return b, nil
 	}
 	if b.states, err = loadTicketStates(ctx, tx, ticketIDs); err != nil {
 		return nil, err

@@ -41,6 +41,8 @@ type Service struct {
 	// at once however large the backlog. Without it the edit recomputes
 	// before it answers. It needs Enqueue.
 	DeferRecompute bool
+
+	policyCache policyCache
 }
 
 // RecomputeKind is the job kind that recomputes open tickets after an
@@ -52,7 +54,14 @@ func (s *Service) deferred() bool { return s.DeferRecompute && s.Enqueue != nil 
 // deferRecompute enqueues the recomputation in the edit's transaction.
 func (s *Service) deferRecompute(ctx context.Context, q database.Querier, calendarID string) error {
 	payload, _ := json.Marshal(map[string]string{"calendar_id": calendarID})
-	if err := s.Enqueue(ctx, q, RecomputeKind, "", payload, s.Now()); err != nil {
+	// After a policy edit, other instances may place tickets under the
+	// old list until their cache expires; recomputing after that catches
+	// those tickets too.
+	runAt := s.Now()
+	if calendarID == "" {
+		runAt = runAt.Add(policyCacheTTL)
+	}
+	if err := s.Enqueue(ctx, q, RecomputeKind, "", payload, runAt); err != nil {
 		return fmt.Errorf("sla: enqueue recompute: %w", err)
 	}
 	return nil
@@ -100,6 +109,7 @@ func (s *Service) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
 		}
 		return nil
 	})
+	s.dropPolicies()
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +153,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, id string, version int, p Po
 		}
 		return nil
 	})
+	s.dropPolicies()
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +244,7 @@ func (s *Service) reevaluate(ctx context.Context, tx *sql.Tx, ids []string) erro
 	sys := kefu.WithActor(ctx, kefu.System)
 	now := s.Now()
 	for chunk := range slices.Chunk(ids, ReapplyBatch) {
-		b, err := s.loadBatch(ctx, tx, chunk)
+		b, err := s.loadBatch(ctx, tx, chunk, false)
 		if err != nil {
 			return err
 		}

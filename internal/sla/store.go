@@ -128,7 +128,7 @@ func anys(ss []string) []any {
 }
 
 func saveTicketState(ctx context.Context, q database.Querier, ticketID string, st ticketState, now time.Time) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO sla_tickets (ticket_id, policy_id, waiver_reason, waived_by, waived_at, updated_at)
+	_, err := q.ExecContext(database.Deferrable(ctx), `INSERT INTO sla_tickets (ticket_id, policy_id, waiver_reason, waived_by, waived_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (ticket_id) DO UPDATE SET policy_id = $2, waiver_reason = $3, waived_by = $4, waived_at = $5, updated_at = $6`,
 		ticketID, nullable(st.PolicyID), st.WaiverReason, st.WaivedBy, st.WaivedAt, now)
@@ -241,7 +241,7 @@ func saveClocks(ctx context.Context, q database.Querier, cs []*Clock, now time.T
 		}
 		b.WriteString(col + " = excluded." + col)
 	}
-	if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+	if _, err := q.ExecContext(database.Deferrable(ctx), b.String(), args...); err != nil {
 		return fmt.Errorf("sla: save clocks: %w", err)
 	}
 	return nil

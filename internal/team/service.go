@@ -254,11 +254,12 @@ func resolveDepartments(ctx context.Context, q database.Querier, refs []string, 
 
 const staffCols = `id, email, name, role, language, disabled_at, created_at, updated_at`
 
-func scanStaff(r interface{ Scan(...any) error }) (Staff, error) {
+// scanStaff scans staffCols, then extra.
+func scanStaff(r interface{ Scan(...any) error }, extra ...any) (Staff, error) {
 	var st Staff
 	var role string
 	var disabled sql.NullTime
-	err := r.Scan(&st.ID, &st.Email, &st.Name, &role, &st.Language, &disabled, &st.CreatedAt, &st.UpdatedAt)
+	err := r.Scan(append([]any{&st.ID, &st.Email, &st.Name, &role, &st.Language, &disabled, &st.CreatedAt, &st.UpdatedAt}, extra...)...)
 	st.Role = kefu.Role(role)
 	st.CreatedAt, st.UpdatedAt = st.CreatedAt.UTC(), st.UpdatedAt.UTC()
 	if disabled.Valid {
@@ -302,18 +303,23 @@ func getStaff(ctx context.Context, q database.Querier, col, v string) (Staff, er
 	if col == "id" && !kefu.ValidID(v) {
 		return Staff{}, kefu.Errorf(kefu.NotFound, "no staff member %q", v)
 	}
-	st, err := scanStaff(q.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE `+col+` = $1`, v))
+	// One query with the departments: every API request and page starts
+	// here (ActorFor), and on PostgreSQL each query is a round trip.
+	var depts string
+	st, err := scanStaff(q.QueryRowContext(ctx, `SELECT `+staffCols+`,
+		COALESCE((SELECT string_agg(CAST(d.department_id AS text), ',' ORDER BY d.department_id)
+			FROM staff_departments d WHERE d.staff_id = staff.id), '')
+		FROM staff WHERE `+col+` = $1`, v), &depts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Staff{}, kefu.Errorf(kefu.NotFound, "no staff member %q", v)
 	}
 	if err != nil {
 		return Staff{}, fmt.Errorf("team: staff %s: %w", v, err)
 	}
-	list := []Staff{st}
-	if err := fillDepartments(ctx, q, list); err != nil {
-		return Staff{}, err
+	if depts != "" {
+		st.Departments = strings.Split(depts, ",")
 	}
-	return list[0], nil
+	return st, nil
 }
 
 // GetStaff returns the staff member with id.

@@ -53,7 +53,13 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 	} else if a.Kind == kefu.ActorStaff {
 		staffID, msg.AuthorStaffID = a.ID, a.ID
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, ticket_id, kind, channel, author_staff_id, author_customer_id,
+	// A message with an external id may be a duplicate, which must be
+	// answered here; others may travel with the next statement.
+	wctx := ctx
+	if m.ExternalID == "" {
+		wctx = database.Deferrable(ctx)
+	}
+	_, err := tx.ExecContext(wctx, `INSERT INTO messages (id, ticket_id, kind, channel, author_staff_id, author_customer_id,
 		body_text, body_html, proposes_solution, external_id, created_at, automated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, nullable(m.ExternalID), m.At, m.Automated)
 	if s.DB.Dialect.IsUniqueViolation(err) {
@@ -66,7 +72,7 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 	for _, b := range blobs {
 		att := Attachment{ID: kefu.NewID(), MessageID: id, Filename: b.Filename, ContentType: b.ContentType, Size: b.Size,
 			SHA256: b.SHA256, Inline: b.Inline, ContentID: b.ContentID}
-		_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, message_id, ticket_id, filename, content_type, size, sha256, inline, content_id, created_at)
+		_, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO attachments (id, message_id, ticket_id, filename, content_type, size, sha256, inline, content_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			att.ID, id, ticketID, att.Filename, att.ContentType, att.Size, att.SHA256, att.Inline, att.ContentID, m.At)
 		if err != nil {
@@ -348,6 +354,7 @@ func (s *Service) SaveCategory(ctx context.Context, c Category) error {
 	if err := fs.Err(); err != nil {
 		return err
 	}
+	defer s.categories.drop()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO categories (key, name_en, name_zh, position, archived) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (key) DO UPDATE SET name_en = $2, name_zh = $3, position = $4, archived = $5`,

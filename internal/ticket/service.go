@@ -27,6 +27,8 @@ type Service struct {
 	Limits    Limits
 	// Hooks see every change inside the transaction that makes it.
 	Hooks []Hook
+
+	categories categoryCache
 }
 
 // Hook keeps state derived from tickets (SLA clocks, routing) in step
@@ -315,12 +317,17 @@ func (s *Service) checkRefs(ctx context.Context, q database.Querier, fs *kefu.Fi
 			fs.Add(c.field, "is not an id")
 			continue
 		}
+		if c.field == "category" && s.categories.active(c.value, s.Now()) {
+			continue
+		}
 		var n int
 		if err := q.QueryRowContext(ctx, c.query, c.value).Scan(&n); err != nil {
 			return fmt.Errorf("ticket: check %s: %w", c.field, err)
 		}
 		if n == 0 {
 			fs.Add(c.field, "no such %s: %s", strings.TrimSuffix(c.field, "_id"), c.value)
+		} else if c.field == "category" {
+			s.categories.seen(c.value, s.Now())
 		}
 	}
 	return nil
@@ -421,7 +428,7 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 	case FromCustomer:
 		lastCustomerAt = &m.At
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO tickets (id, number, subject, customer_id, channel, category, priority, status,
+	_, err = tx.ExecContext(database.Deferrable(ctx), `INSERT INTO tickets (id, number, subject, customer_id, channel, category, priority, status,
 		assignee_id, department_id, order_number, custom_fields, follow_up_of, created_at, updated_at, solved_at,
 		first_reply_at, last_customer_message_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)`,
@@ -524,7 +531,7 @@ func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) ([]st
 		rows[i] = fmt.Sprintf("($1, $%d)", i+2)
 		args = append(args, tag)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES `+strings.Join(rows, ", "), args...); err != nil {
+	if _, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO ticket_tags (ticket_id, tag) VALUES `+strings.Join(rows, ", "), args...); err != nil {
 		return nil, fmt.Errorf("ticket: tags: %w", err)
 	}
 	return t, nil
