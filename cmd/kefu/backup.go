@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -18,9 +19,11 @@ type BackupCmd struct {
 
 // Run writes the backup: on SQLite with VACUUM INTO (a transactionally
 // consistent snapshot, readers and the writer carry on), on PostgreSQL
-// with pg_dump in its custom format (restore with pg_restore).
-// Attachments live as immutable files under the data directory; copy that
-// directory alongside (rsync is incremental: files never change).
+// with pg_dump in its custom format (restore with pg_restore). Blobs up
+// to blob.Threshold (mails, most documents) are rows of the database, so
+// the backup holds them; larger attachments are immutable files under the
+// data directory: copy that directory alongside (rsync is incremental:
+// files never change).
 func (c *BackupCmd) Run(ctx context.Context) error {
 	if _, err := os.Stat(c.To); err == nil {
 		return fmt.Errorf("backup: %s already exists", c.To)
@@ -46,6 +49,6 @@ func (c *BackupCmd) Run(ctx context.Context) error {
 			return fmt.Errorf("backup: pg_dump: %w", err)
 		}
 	}
-	fmt.Printf("backup written to %s; copy %s too (attachments)\n", c.To, c.DataDir)
+	fmt.Printf("backup written to %s; copy %s too (attachments over %d KiB)\n", c.To, c.DataDir, blob.Threshold>>10)
 	return nil
 }
