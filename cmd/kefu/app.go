@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/jobs"
+	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
@@ -57,6 +58,8 @@ type App struct {
 	Runner *jobs.Runner
 	Leases *jobs.Leases
 	Mail   *mailChannel
+	// Portal is the contact form and the customer portal.
+	Portal *portal.Service
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -106,6 +109,11 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Customers.Hooks = append(a.Customers.Hooks, a.Search)
 	a.Canned = &canned.Service{DB: db, Now: now}
 	a.Mail = newMail(a)
+	// The portal acknowledges form submissions in their own transaction,
+	// so it is a ticket hook; its codes cost what passwords cost.
+	a.Portal = &portal.Service{DB: db, Now: now, Tickets: a.Tickets, Customers: a.Customers, Mail: a.Mail.Outbound, Jobs: a.Jobs,
+		SLA: a.SLA, CodeParams: cost}
+	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Portal)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP})
@@ -114,7 +122,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
 	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
-		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP})
+		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Portal: a.Portal})
 	return a
 }
 
@@ -164,6 +172,9 @@ func (a *App) sweep(ctx context.Context, every time.Duration) {
 			slog.Warn("session cleanup", "err", err)
 		} else if n > 0 {
 			slog.Debug("expired sessions removed", "n", n)
+		}
+		if _, err := a.Portal.Sweep(ctx); err != nil {
+			slog.Warn("portal cleanup", "err", err)
 		}
 		if _, err := a.Auth.PruneFailures(ctx, 30*24*time.Hour); err != nil {
 			slog.Warn("login failure cleanup", "err", err)

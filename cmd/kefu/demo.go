@@ -16,10 +16,11 @@ import (
 
 // DemoCmd serves Kefu with demo data on the embedded SQLite store.
 type DemoCmd struct {
-	StoreConfig `embed:""`
-	Listen      string `help:"Address to listen on." default:"127.0.0.1:8080" env:"KEFU_LISTEN"`
-	Tickets     int    `help:"How many demo tickets to create in an empty store (beyond 1000 they are bulk-generated)." default:"300"`
-	NoServe     bool   `help:"Load the demo data and exit."`
+	StoreConfig  `embed:""`
+	Listen       string `help:"Address to listen on." default:"127.0.0.1:8080" env:"KEFU_LISTEN"`
+	Tickets      int    `help:"How many demo tickets to create in an empty store (beyond 1000 they are bulk-generated)." default:"300"`
+	NoServe      bool   `help:"Load the demo data and exit."`
+	PortalConfig `embed:""`
 }
 
 const demoAdmin = "admin@demo.kefu.local"
@@ -46,12 +47,18 @@ func (c *DemoCmd) Run(ctx context.Context) error {
 	if err := ensureAdmin(sys, app, password); err != nil {
 		return err
 	}
+	if err := app.configurePortal(c.PortalConfig); err != nil {
+		return err
+	}
 	if c.NoServe {
 		fmt.Printf("demo data ready in %s; sign in as %s with password %s\n", app.DB.URL, demoAdmin, password)
 		return nil
 	}
 	return serve(ctx, app, c.Listen, 5*time.Second, func(url string) {
-		fmt.Printf("\nKefu demo is running at %s\n  sign in as %s\n  password   %s\n(every demo staff account, e.g. li.na@demo.kefu.local, has the same password; it changes each start)\n\n", url, demoAdmin, password)
+		if app.Portal.PublicURL == "" {
+			app.Portal.PublicURL = url // the demo's links point at itself
+		}
+		fmt.Printf("\nKefu demo is running at %s\n  sign in as %s\n  password   %s\n(every demo staff account, e.g. li.na@demo.kefu.local, has the same password; it changes each start)\n  customers: %s/contact (contact form), %s/portal (portal)\n\n", url, demoAdmin, password, url, url)
 	})
 }
 

@@ -17,6 +17,7 @@ type ServeCmd struct {
 	SecureCookies   bool          `help:"Mark cookies Secure (set when served over HTTPS)." env:"KEFU_SECURE_COOKIES"`
 	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGTERM." default:"30s" env:"KEFU_SHUTDOWN_TIMEOUT"`
 	MailConfig      `embed:""`
+	PortalConfig    `embed:""`
 }
 
 // Run serves until ctx is cancelled (SIGTERM or SIGINT).
@@ -27,6 +28,9 @@ func (c *ServeCmd) Run(ctx context.Context) error {
 	}
 	defer app.Close()
 	if err := app.Mail.configure(c.MailConfig); err != nil {
+		return err
+	}
+	if err := app.configurePortal(c.PortalConfig); err != nil {
 		return err
 	}
 	return serve(ctx, app, c.Listen, c.ShutdownTimeout, nil)

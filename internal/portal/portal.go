@@ -103,6 +103,10 @@ func (s *Service) limits() Limits {
 	return s.Limits
 }
 
+// LimitsInUse are the limits the service applies, for forms that state
+// them (how many photos, how large).
+func (s *Service) LimitsInUse() Limits { return s.limits() }
+
 // formActor is who opens a ticket from the contact form: the customer is
 // not known until the ticket resolves them, and the audit trail should
 // name the form rather than an anonymous system.

@@ -500,6 +500,12 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	serveAttachment(w, r, a, f)
+}
+
+// serveAttachment sends a stored file: pictures, PDFs and plain text
+// shown in a sandbox, anything else as a download.
+func serveAttachment(w http.ResponseWriter, r *http.Request, a *ticket.Attachment, f io.ReadSeeker) {
 	ct := a.ContentType
 	disposition := "attachment"
 	if slices.Contains(inlineTypes, ct) {

@@ -24,6 +24,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/events"
+	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
@@ -56,6 +57,11 @@ type Deps struct {
 	// email.DialIMAP).
 	Mailboxes *email.Mailboxes
 	MailDial  email.Dialer
+	// Portal, when set, adds the contact form (/contact) and the
+	// customer portal (/portal); EmbedOrigins are the sites that may
+	// frame the form (CSP frame-ancestors; empty allows any).
+	Portal       *portal.Service
+	EmbedOrigins []string
 }
 
 // Server is the console.
@@ -84,6 +90,9 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/signin", s.signin)
 	r.Post("/signout", s.signout)
 	r.Post("/language", s.setLanguage)
+	if s.Portal != nil {
+		s.portalRoutes(r)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireStaff)
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
