@@ -309,6 +309,7 @@ func TestAPIContract(t *testing.T) {
 		exerciseSLA(t, app, c, admin.ID)
 		exerciseEmail(t, app, c)
 		exerciseCanned(t, c)
+		exercisePortal(t, app, c)
 
 		checkAllOperations(t, c)
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
+	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
@@ -51,6 +52,8 @@ type Deps struct {
 	Inbound   *email.Inbound
 	Outbound  *email.Outbound
 	IMAPDial  email.Dialer
+	// Portal, when set, adds the contact form's routes.
+	Portal *portal.Service
 }
 
 // Server is the API handler with its OpenAPI description.
@@ -154,11 +157,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // the handler runs, and turns the handler's errors into problems. Routes
 // with scope "" are public. status is the success status when not 200.
 func op[I, O any](s *Server, method, path, id, summary, scope string, h func(context.Context, *I) (*O, error), status ...int) {
-	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tagOf(path)}}
+	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary}
 	if len(status) > 0 {
 		o.DefaultStatus = status[0]
 	}
-	o.Errors = documentedErrors(method, path, scope)
+	register(s, o, scope, h)
+}
+
+// register is op for an operation that needs more than op sets (its own
+// body limit, more documented errors): o's tag, errors and security are
+// completed the same way.
+func register[I, O any](s *Server, o huma.Operation, scope string, h func(context.Context, *I) (*O, error)) {
+	o.Tags = []string{tagOf(o.Path)}
+	o.Errors = append(documentedErrors(o.Method, o.Path, scope), o.Errors...)
 	if scope != "" {
 		o.Security = []map[string][]string{{"token": {scope}}, {"session": {}}}
 		o.Metadata = map[string]any{"scope": scope}

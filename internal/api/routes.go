@@ -62,4 +62,7 @@ func (s *Server) routes() {
 	s.searchRoutes()
 	s.emailRoutes()
 	s.cannedRoutes()
+	if s.Portal != nil {
+		s.contactRoutes()
+	}
 }
