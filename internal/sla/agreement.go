@@ -131,7 +131,8 @@ func (s *Service) Agree(ctx context.Context, ticketID string, in NewAgreement) (
 func pickClock(clocks []*Clock, kind TargetKind) *Clock {
 	var best *Clock
 	for _, k := range clocks {
-		if !k.Open() || (kind != "" && k.Target != kind) {
+		// A deadline keeps its promised time (deadline.go).
+		if !k.Open() || k.Deadline != nil || (kind != "" && k.Target != kind) {
 			continue
 		}
 		if best == nil || (kind == "" && k.DueAt.Before(best.DueAt)) || (kind != "" && k.Cycle > best.Cycle) {

@@ -45,6 +45,10 @@ type Clock struct {
 	CancelledAt *time.Time
 	Warned      bool // the warning fired, or was skipped as too late
 	Level       int  // 0 nothing fired; 1 breached; n ≥ 2 escalation level n fired
+	// Deadline is set for a deadline another part of Kefu started
+	// (StartDeadline): its due instant is fixed and no policy holds its
+	// rule.
+	Deadline *Deadline
 
 	// Derived.
 	DueAt       time.Time
@@ -89,6 +93,9 @@ func (c *Clock) State() State {
 // next instant from the inputs, target t and meter m, as of now.
 func (c *Clock) compute(t Target, m Meter, now time.Time) {
 	c.Budget = time.Duration(t.Minutes) * time.Minute
+	if c.Deadline != nil {
+		c.Budget = max(m.Between(c.StartedAt, c.Deadline.DueAt), 0)
+	}
 	c.Business = t.Unit == Business
 	c.Paused, c.PausedSince = 0, nil
 	for _, p := range c.Pauses {
@@ -99,9 +106,12 @@ func (c *Clock) compute(t Target, m Meter, now time.Time) {
 		}
 		c.Paused += m.Between(p.From, *p.To)
 	}
-	if c.AgreedDueAt != nil {
+	switch {
+	case c.AgreedDueAt != nil:
 		c.DueAt = c.AgreedDueAt.UTC()
-	} else {
+	case c.Deadline != nil:
+		c.DueAt = c.Deadline.DueAt.UTC()
+	default:
 		c.DueAt = m.Add(c.StartedAt, c.Budget+c.Paused).UTC()
 	}
 	c.WarnAt = nil

@@ -71,7 +71,8 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, c ticket.Change, for
 	touched := map[*Clock]bool{}
 	stored := map[*Clock]string{}
 	for _, k := range clocks {
-		if k.Open() {
+		// Deadlines keep their own rule and due instant (deadline.go).
+		if k.Open() && k.Deadline == nil {
 			touched[k] = true
 			stored[k] = k.snapshot()
 		}
@@ -220,12 +221,12 @@ func find(clocks []*Clock, kind TargetKind, cycle int) *Clock {
 	return clocks[i]
 }
 
-// meter returns what target tg counts in.
-func (s *Service) meter(ctx context.Context, q database.Querier, pol *Policy, tg Target) (Meter, error) {
+// meter returns what target tg counts in, calendarID being its calendar.
+func (s *Service) meter(ctx context.Context, q database.Querier, calendarID string, tg Target) (Meter, error) {
 	if tg.Unit == Elapsed {
 		return realTime{}, nil
 	}
-	return s.Calendars.Compiled(ctx, q, pol.CalendarID)
+	return s.Calendars.Compiled(ctx, q, calendarID)
 }
 
 // meterCache looks each calendar up once per evaluation (or batch of
@@ -242,7 +243,7 @@ func (c *meterCache) get(ctx context.Context, q database.Querier, pol *Policy, t
 	if m, ok := c.cals[pol.CalendarID]; ok {
 		return m, nil
 	}
-	m, err := c.s.meter(ctx, q, pol, tg)
+	m, err := c.s.meter(ctx, q, pol.CalendarID, tg)
 	if err != nil {
 		return nil, err
 	}

@@ -140,16 +140,16 @@ func saveTicketState(ctx context.Context, q database.Querier, ticketID string, s
 
 const clockColumns = `CAST(id AS text), CAST(ticket_id AS text), target, cycle, COALESCE(CAST(policy_id AS text), ''),
 	COALESCE(CAST(calendar_id AS text), ''), business, budget_seconds, started_at, due_at, agreed_due_at, warn_at, pauses,
-	paused_since, paused_seconds, used_seconds, met_at, breached_at, cancelled_at, warned, level, next_at`
+	paused_since, paused_seconds, used_seconds, met_at, breached_at, cancelled_at, warned, level, next_at, deadline`
 
 func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
 	var c Clock
 	var budget, paused, used int64
-	var pauses string
+	var pauses, deadline string
 	var agreed, warn, pausedSince, met, breached, cancelled, next sql.NullTime
 	err := row.Scan(&c.ID, &c.TicketID, &c.Target, &c.Cycle, &c.PolicyID, &c.CalendarID, &c.Business, &budget,
 		&c.StartedAt, &c.DueAt, &agreed, &warn, &pauses, &pausedSince, &paused, &used, &met, &breached, &cancelled,
-		&c.Warned, &c.Level, &next)
+		&c.Warned, &c.Level, &next, &deadline)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,9 @@ func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
 	c.MetAt, c.BreachedAt, c.CancelledAt, c.NextAt = timePtr(met), timePtr(breached), timePtr(cancelled), timePtr(next)
 	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
 		return nil, fmt.Errorf("sla: clock %s pauses: %w", c.ID, err)
+	}
+	if c.Deadline, err = decodeDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("sla: clock %s deadline: %w", c.ID, err)
 	}
 	return &c, nil
 }
@@ -205,7 +208,7 @@ func saveClock(ctx context.Context, q database.Querier, c *Clock, now time.Time)
 // are updated when the row exists.
 var clockWrite = []string{"id", "ticket_id", "target", "cycle", "policy_id", "calendar_id", "business",
 	"budget_seconds", "started_at", "due_at", "agreed_due_at", "warn_at", "pauses", "paused_since", "paused_seconds",
-	"used_seconds", "met_at", "breached_at", "cancelled_at", "warned", "level", "next_at", "updated_at"}
+	"used_seconds", "met_at", "breached_at", "cancelled_at", "warned", "level", "next_at", "updated_at", "deadline"}
 
 // saveClocks inserts or updates cs in one statement. Durations are
 // stored in whole seconds: reports read minutes, and the exact instants
@@ -232,7 +235,7 @@ func saveClocks(ctx context.Context, q database.Querier, cs []*Clock, now time.T
 		args = append(args, c.ID, c.TicketID, string(c.Target), c.Cycle, nullable(c.PolicyID), nullable(c.CalendarID), c.Business,
 			int64(c.Budget/time.Second), c.StartedAt.UTC(), c.DueAt.UTC(), c.AgreedDueAt, c.WarnAt, string(pauses), c.PausedSince,
 			int64(c.Paused/time.Second), int64(c.Used/time.Second), c.MetAt, c.BreachedAt, c.CancelledAt, c.Warned, c.Level,
-			c.NextAt, now)
+			c.NextAt, now, encodeDeadline(c.Deadline))
 	}
 	b.WriteString(" ON CONFLICT (id) DO UPDATE SET ")
 	for i, col := range clockWrite[4:] {

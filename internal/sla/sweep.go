@@ -128,12 +128,21 @@ func (s *Service) fire(ctx context.Context, clockID string) error {
 // the clock's next instant up to date.
 func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, error) {
 	var tg Target
-	pol, err := getPolicy(ctx, s.DB.Write, k.PolicyID)
-	if err == nil {
-		var ok bool
-		tg, ok = pol.Target(k.Target)
-		if !ok {
-			err = kefu.Errorf(kefu.NotFound, "the policy has no %s target", k.Target)
+	var err error
+	calendarID := k.CalendarID
+	if k.Deadline != nil {
+		// A deadline holds its own rule (deadline.go).
+		tg = k.Deadline.target(k.Target)
+	} else {
+		var pol *Policy
+		pol, err = getPolicy(ctx, s.DB.Write, k.PolicyID)
+		if err == nil {
+			var ok bool
+			tg, ok = pol.Target(k.Target)
+			if !ok {
+				err = kefu.Errorf(kefu.NotFound, "the policy has no %s target", k.Target)
+			}
+			calendarID = pol.CalendarID
 		}
 	}
 	if kefu.IsCode(err, kefu.NotFound) {
@@ -145,12 +154,12 @@ func (s *Service) plan(ctx context.Context, k *Clock, now time.Time) (*firing, e
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.meter(ctx, s.DB.Write, pol, tg)
+	m, err := s.meter(ctx, s.DB.Write, calendarID, tg)
 	if err != nil {
 		return nil, err
 	}
 	// Notices show times in the shop's zone, also for calendar-minute targets.
-	cal, err := s.Calendars.Compiled(ctx, s.DB.Write, pol.CalendarID)
+	cal, err := s.Calendars.Compiled(ctx, s.DB.Write, calendarID)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +274,9 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, f *firing, t *ticket.T
 func describe(t *ticket.Ticket, k *Clock, f *firing) string {
 	due := f.due.In(f.loc).Format("2006-01-02 15:04 MST")
 	what := map[TargetKind]string{FirstResponse: "first response", NextReply: "next reply", Solution: "solution", Resolution: "resolution"}[k.Target]
+	if k.Deadline != nil {
+		what = k.Deadline.Label
+	}
 	switch f.kind {
 	case KindWarning:
 		return fmt.Sprintf("%s %q: %s due %s", t.Key, t.Subject, what, due)
