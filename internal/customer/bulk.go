@@ -32,6 +32,26 @@ const lookupChunk = 500
 // see each new customer. Identities must be valid (Normalize); an
 // invalid one is an error naming refs[i].
 func (s *Service) ResolveAll(ctx context.Context, tx *sql.Tx, refs []Ref) ([]string, error) {
+	return s.NewResolver().Resolve(ctx, tx, refs)
+}
+
+// Resolver is ResolveAll for a sequence of batches in which customers
+// recur (an import): it remembers who holds each identity it has looked
+// up or created, so a customer is looked up once per import rather than
+// once per order. What it remembers is as old as the import, which is
+// the window in which a merge of one of its customers would go unseen.
+type Resolver struct {
+	s       *Service
+	holders map[string]string // "kind:value_norm" → customer id
+}
+
+// NewResolver returns a Resolver with nothing remembered.
+func (s *Service) NewResolver() *Resolver { return &Resolver{s: s, holders: map[string]string{}} }
+
+// Resolve is ResolveAll, using and adding to what rv remembers. A batch
+// whose transaction rolls back must not be followed by another with rv.
+func (rv *Resolver) Resolve(ctx context.Context, tx *sql.Tx, refs []Ref) ([]string, error) {
+	s := rv.s
 	out := make([]string, len(refs))
 	var fs kefu.Fields
 	type norms struct{ email, phone string }
@@ -58,7 +78,9 @@ func (s *Service) ResolveAll(ctx context.Context, tx *sql.Tx, refs []Ref) ([]str
 				continue
 			}
 			*ident.norm = n
-			values = append(values, n)
+			if _, known := rv.holders[ident.kind+":"+n]; !known {
+				values = append(values, n)
+			}
 		}
 		if ns[i].email == "" && ns[i].phone == "" && r.Email == "" && r.Phone == "" {
 			fs.Add(fmt.Sprintf("refs[%d]", i), "needs an id, email or phone")
@@ -71,13 +93,13 @@ func (s *Service) ResolveAll(ctx context.Context, tx *sql.Tx, refs []Ref) ([]str
 	if err != nil {
 		return nil, err
 	}
-	holders, err := holdersOf(ctx, tx, values)
-	if err != nil {
+	if err := holdersOf(ctx, tx, values, rv.holders); err != nil {
 		return nil, err
 	}
+	holders := rv.holders
 	now := s.Now()
-	cust := database.NewBulkInsert("customers (id, name, language, created_at, updated_at)", 5)
-	idents := database.NewBulkInsert("customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
+	cust := database.NewBulkInsert(s.DB.Dialect, "customers (id, name, language, created_at, updated_at)", 5)
+	idents := database.NewBulkInsert(s.DB.Dialect, "customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
 	var created []string
 	var entries []audit.Entry
 	for i, r := range refs {
@@ -117,7 +139,7 @@ func (s *Service) ResolveAll(ctx context.Context, tx *sql.Tx, refs []Ref) ([]str
 	if err := database.ExecBulk(ctx, tx, cust, idents); err != nil {
 		return nil, fmt.Errorf("customer: create: %w", err)
 	}
-	if err := audit.RecordAll(ctx, tx, now, entries); err != nil {
+	if err := audit.RecordAll(ctx, tx, s.DB.Dialect, now, entries); err != nil {
 		return nil, err
 	}
 	return out, s.runHooks(ctx, tx, created...)
@@ -157,10 +179,9 @@ func currentIDs(ctx context.Context, q database.Querier, ids []string) (map[stri
 	return out, nil
 }
 
-// holdersOf maps "kind:value_norm" of every identity whose normalised
-// value is among values to the customer holding it.
-func holdersOf(ctx context.Context, q database.Querier, values []string) (map[string]string, error) {
-	out := make(map[string]string, len(values))
+// holdersOf adds to out "kind:value_norm" → customer of every identity
+// whose normalised value is among values.
+func holdersOf(ctx context.Context, q database.Querier, values []string, out map[string]string) error {
 	for start := 0; start < len(values); start += lookupChunk {
 		chunk := values[start:min(start+lookupChunk, len(values))]
 		args := make([]any, len(chunk))
@@ -170,20 +191,20 @@ func holdersOf(ctx context.Context, q database.Querier, values []string) (map[st
 		rows, err := q.QueryContext(ctx, `SELECT kind, value_norm, CAST(customer_id AS text) FROM customer_identities
 			WHERE value_norm IN (`+database.Placeholders(1, len(chunk))+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("customer: resolve: %w", err)
+			return fmt.Errorf("customer: resolve: %w", err)
 		}
 		for rows.Next() {
 			var kind, norm, id string
 			if err := rows.Scan(&kind, &norm, &id); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
 			out[kind+":"+norm] = id
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -50,8 +50,8 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 	for done := 0; done < nCust; {
 		k := min(bulkRows, nCust-done)
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			cust := database.NewBulkInsert("customers (id, name, language, created_at, updated_at)", 5)
-			ident := database.NewBulkInsert("customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
+			cust := database.NewBulkInsert(db.Dialect, "customers (id, name, language, created_at, updated_at)", 5)
+			ident := database.NewBulkInsert(db.Dialect, "customer_identities (id, customer_id, kind, value, value_norm, created_at)", 6)
 			for i := range k {
 				id := kefu.NewID()
 				custIDs[done+i] = id
@@ -73,9 +73,9 @@ func Bulk(ctx context.Context, db *database.DB, n int, now time.Time, seed uint6
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
 			for off := 0; off < k; off += bulkRows {
 				m := min(bulkRows, k-off)
-				tk := database.NewBulkInsert("tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
-				msg := database.NewBulkInsert("messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
-				tags := database.NewBulkInsert("ticket_tags (ticket_id, tag)", 2)
+				tk := database.NewBulkInsert(db.Dialect, "tickets (id, number, subject, customer_id, channel, category, priority, status, assignee_id, department_id, order_number, created_at, updated_at)", 13)
+				msg := database.NewBulkInsert(db.Dialect, "messages (id, ticket_id, kind, channel, author_customer_id, body_text, created_at)", 7)
+				tags := database.NewBulkInsert(db.Dialect, "ticket_tags (ticket_id, tag)", 2)
 				for i := range m {
 					seq := done + off + i
 					id := kefu.NewID()

@@ -288,7 +288,7 @@ func (s *Service) writeSKUs(ctx context.Context, tx *sql.Tx, sh *Shop, productID
 	for _, k := range cur {
 		byCode[k.Code] = k
 	}
-	ins := database.NewBulkInsert(`skus (id, product_id, shop_id, code, name, size, colour, material, price_minor, stock_status,
+	ins := database.NewBulkInsert(s.DB.Dialect, `skus (id, product_id, shop_id, code, name, size, colour, material, price_minor, stock_status,
 		stock_quantity, terms, position, created_at, updated_at)`, 15)
 	for i, k := range next {
 		price, _ := parseMoney(k.Price, sh.Currency)

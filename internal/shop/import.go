@@ -118,13 +118,45 @@ func (s *Service) ImportOrders(ctx context.Context, file io.ReadSeeker, opt Impo
 	if batch <= 0 {
 		batch = 500
 	}
-	var docs []*doc
-	flush := func() error {
-		if len(docs) == 0 {
-			return nil
+	// The file is read again while the batches are written: parsing the
+	// next batch overlaps writing this one, which holds the database.
+	batches := make(chan []*doc, 1)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(batches)
+		var docs []*doc
+		send := func() bool {
+			select {
+			case batches <- docs:
+				docs = nil
+				return true
+			case <-stop:
+				return false
+			}
 		}
+		var again ImportResult
+		var changed error
+		err := readOrders(file, sh, func(d *doc) error {
+			if docs = append(docs, d); len(docs) >= batch && !send() {
+				return context.Canceled
+			}
+			return nil
+		}, func(le *LineError) {
+			if changed == nil {
+				changed = fmt.Errorf("the file changed during the import: %w", le)
+			}
+		}, &again)
+		if err == nil && changed == nil && len(docs) > 0 {
+			send()
+		}
+		readErr <- errors.Join(err, changed)
+	}()
+	rv := s.Customers.NewResolver()
+	for docs := range batches {
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			out, err := s.write(ctx, tx, sh, docs, opt.Notify)
+			out, err := s.write(ctx, tx, sh, docs, opt.Notify, rv)
 			if err != nil {
 				return err
 			}
@@ -141,34 +173,13 @@ func (s *Service) ImportOrders(ctx context.Context, file io.ReadSeeker, opt Impo
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("orders from line %d: %w", docs[0].line, err)
+			return res, fmt.Errorf("orders from line %d: %w", docs[0].line, err)
 		}
-		docs = docs[:0]
 		if opt.Progress != nil {
 			opt.Progress(res.Created + res.Updated + res.Unchanged)
 		}
-		return nil
 	}
-	var again ImportResult
-	var changed error
-	err = readOrders(file, sh, func(d *doc) error {
-		docs = append(docs, d)
-		if len(docs) >= batch {
-			return flush()
-		}
-		return nil
-	}, func(le *LineError) {
-		if changed == nil {
-			changed = fmt.Errorf("the file changed during the import: %w", le)
-		}
-	}, &again)
-	if err == nil {
-		err = changed
-	}
-	if err == nil {
-		err = flush()
-	}
-	return res, err
+	return res, <-readErr
 }
 
 // readOrders parses file, calling each with every good order and bad with
@@ -195,6 +206,7 @@ func readOrders(file io.Reader, sh *Shop, each func(*doc) error, bad func(*LineE
 		names[i] = name
 	}
 	var cur *group
+	ts := &times{loc: sh.Location()}
 	seen := map[string]int{} // order number → its first line
 	finish := func() error {
 		if cur == nil {
@@ -252,7 +264,7 @@ func readOrders(file io.Reader, sh *Shop, each func(*doc) error, bad func(*LineE
 				continue
 			}
 			seen[number] = line
-			cur = newGroup(number, line, cell, sh, bad)
+			cur = newGroup(number, line, cell, ts, bad)
 		} else {
 			cur.add(line, cell, bad)
 		}
@@ -307,18 +319,24 @@ func headerColumns(header []string) (map[string]int, *LineError) {
 type group struct {
 	number    string
 	in        OrderInput
-	lines     []int             // the line of each item
-	shipLines map[string]int    // tracking number → the line that first gave it
-	orderVals map[string]string // order columns as the first line gave them
-	shipVals  map[string]map[string]string
-	loc       *time.Location // the shop's, for times without a zone
+	lines     []int    // the line of each item
+	orderVals []string // csvOrderColumns as the first line gave them
+	ships     []shipSeen
+	times     *times
 	broken    bool
 }
 
-func newGroup(number string, line int, cell func(string) string, sh *Shop, bad func(*LineError)) *group {
-	g := &group{number: number, orderVals: map[string]string{}, shipLines: map[string]int{}, shipVals: map[string]map[string]string{}, loc: sh.Location()}
-	for _, c := range csvOrderColumns {
-		g.orderVals[c] = cell(c)
+// shipSeen is a shipment as the first line naming it gave it.
+type shipSeen struct {
+	tracking string
+	line     int
+	vals     [4]string // csvShipmentColumns
+}
+
+func newGroup(number string, line int, cell func(string) string, ts *times, bad func(*LineError)) *group {
+	g := &group{number: number, orderVals: make([]string, len(csvOrderColumns)), times: ts}
+	for i, c := range csvOrderColumns {
+		g.orderVals[i] = cell(c)
 	}
 	in := OrderInput{Number: cell("order_number"), Status: OrderStatus(strings.ToLower(cell("status"))), Currency: strings.ToUpper(cell("currency")),
 		Total: cell("total"), Paid: cell("paid"), PaymentMethod: cell("payment_method"), ExpectedDelivery: cell("expected_delivery"),
@@ -335,9 +353,9 @@ func newGroup(number string, line int, cell func(string) string, sh *Shop, bad f
 
 // add reads another line of the same order.
 func (g *group) add(line int, cell func(string) string, bad func(*LineError)) {
-	for _, c := range csvOrderColumns {
-		if v := cell(c); v != g.orderVals[c] {
-			bad(&LineError{Line: line, Column: c, Message: fmt.Sprintf("is %q here but %q on line %d of the same order", v, g.orderVals[c], g.lines[0])})
+	for i, c := range csvOrderColumns {
+		if v := cell(c); v != g.orderVals[i] {
+			bad(&LineError{Line: line, Column: c, Message: fmt.Sprintf("is %q here but %q on line %d of the same order", v, g.orderVals[i], g.lines[0])})
 			g.broken = true
 		}
 	}
@@ -357,43 +375,45 @@ func (g *group) add0(line int, cell func(string) string, bad func(*LineError)) {
 		it.Quantity = n
 	}
 	g.in.Items = append(g.in.Items, it)
+	var vals [4]string
+	for i, c := range csvShipmentColumns {
+		vals[i] = cell(c)
+	}
+	carrier, status, shipped, delivered := vals[0], vals[1], vals[2], vals[3]
 	tn := it.TrackingNumber
-	shipping := cell("carrier") != "" || cell("shipment_status") != "" || cell("shipped_at") != ""
 	if tn == "" {
-		if shipping {
+		if carrier != "" || status != "" || shipped != "" {
 			bad(&LineError{Line: line, Column: "tracking_number", Message: "is required with carrier, shipment_status or shipped_at"})
 			g.broken = true
 		}
-		if d := cell("delivered_at"); d != "" {
-			t, ok := g.time(line, "delivered_at", d, bad)
-			if ok {
+		if delivered != "" {
+			if t, ok := g.time(line, "delivered_at", delivered, bad); ok {
 				g.in.DeliveredAt = &t
 			}
 		}
 		return
 	}
-	vals := map[string]string{}
-	for _, c := range csvShipmentColumns {
-		vals[c] = cell(c)
-	}
-	if prev, ok := g.shipVals[tn]; ok {
-		for _, c := range csvShipmentColumns {
-			if vals[c] != prev[c] {
-				bad(&LineError{Line: line, Column: c, Message: fmt.Sprintf("is %q here but %q on line %d for shipment %s", vals[c], prev[c], g.shipLines[tn], tn)})
+	for _, prev := range g.ships {
+		if prev.tracking != tn {
+			continue
+		}
+		for i, c := range csvShipmentColumns {
+			if vals[i] != prev.vals[i] {
+				bad(&LineError{Line: line, Column: c, Message: fmt.Sprintf("is %q here but %q on line %d for shipment %s", vals[i], prev.vals[i], prev.line, tn)})
 				g.broken = true
 			}
 		}
 		return
 	}
-	g.shipVals[tn], g.shipLines[tn] = vals, line
-	sp := ShipmentInput{Carrier: vals["carrier"], TrackingNumber: tn, Status: ShipmentStatus(strings.ToLower(vals["shipment_status"]))}
-	if v := vals["shipped_at"]; v != "" {
-		if t, ok := g.time(line, "shipped_at", v, bad); ok {
+	g.ships = append(g.ships, shipSeen{tracking: tn, line: line, vals: vals})
+	sp := ShipmentInput{Carrier: carrier, TrackingNumber: tn, Status: ShipmentStatus(strings.ToLower(status))}
+	if shipped != "" {
+		if t, ok := g.time(line, "shipped_at", shipped, bad); ok {
 			sp.ShippedAt = &t
 		}
 	}
-	if v := vals["delivered_at"]; v != "" {
-		if t, ok := g.time(line, "delivered_at", v, bad); ok {
+	if delivered != "" {
+		if t, ok := g.time(line, "delivered_at", delivered, bad); ok {
 			sp.DeliveredAt = &t
 		}
 	}
@@ -402,17 +422,12 @@ func (g *group) add0(line int, cell func(string) string, bad func(*LineError)) {
 
 // timeLayouts are the ways spreadsheets and store exports write times;
 // those without a zone are in the shop's.
-var timeLayouts = []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006/01/02 15:04:05",
+var timeLayouts = []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006/01/02 15:04:05",
 	"2006/01/02 15:04", "2006/1/2 15:04", "2006-01-02", "2006/01/02", "2006/1/2"}
 
 func (g *group) time(line int, column, v string, bad func(*LineError)) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
+	if t, ok := g.times.parse(v); ok {
 		return t, true
-	}
-	for _, layout := range timeLayouts {
-		if t, err := time.ParseInLocation(layout, v, g.loc); err == nil {
-			return t, true
-		}
 	}
 	if v == "" && column == "ordered_at" {
 		bad(&LineError{Line: line, Column: column, Message: "is required"})
@@ -420,6 +435,29 @@ func (g *group) time(line int, column, v string, bad func(*LineError)) (time.Tim
 		bad(&LineError{Line: line, Column: column, Message: fmt.Sprintf("must be a time such as 2025-05-03 14:20 (the shop's zone) or 2025-05-03T14:20:00+08:00, got %q", v)})
 	}
 	g.broken = true
+	return time.Time{}, false
+}
+
+// times parses the times of a file, trying first the layout that worked
+// last: a file writes all its times one way, and each failed layout costs
+// an error value.
+type times struct {
+	loc  *time.Location // the shop's, for times without a zone
+	last string
+}
+
+func (ts *times) parse(v string) (time.Time, bool) {
+	if ts.last != "" {
+		if t, err := time.ParseInLocation(ts.last, v, ts.loc); err == nil {
+			return t, true
+		}
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, v, ts.loc); err == nil {
+			ts.last = layout
+			return t, true
+		}
+	}
 	return time.Time{}, false
 }
 
@@ -447,8 +485,8 @@ func (g *group) locate(err error) []*LineError {
 				le.Column = "item_name"
 			}
 		case n != nil:
-			if i, _ := strconv.Atoi(n[1]); i < len(g.in.Shipments) {
-				le.Line = g.shipLines[g.in.Shipments[i].TrackingNumber]
+			if i, _ := strconv.Atoi(n[1]); i < len(g.ships) {
+				le.Line = g.ships[i].line
 			}
 			le.Column = n[2]
 			if n[2] == "status" {

@@ -61,7 +61,7 @@ func (s *Service) putOrder(ctx context.Context, tx *sql.Tx, sh *Shop, in OrderIn
 		return Outcome{}, err
 	}
 	opt(d)
-	res, err := s.write(ctx, tx, sh, []*doc{d}, true)
+	res, err := s.write(ctx, tx, sh, []*doc{d}, true, nil)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -86,7 +86,7 @@ func (s *Service) putShipment(ctx context.Context, tx *sql.Tx, sh *Shop, number 
 	if err != nil {
 		return Outcome{}, unprefix(err, "shipments[0].")
 	}
-	res, err := s.write(ctx, tx, sh, []*doc{d}, true)
+	res, err := s.write(ctx, tx, sh, []*doc{d}, true, nil)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -184,13 +184,13 @@ type writer struct {
 	entries                          []audit.Entry
 }
 
-func newWriter() *writer {
+func newWriter(d database.Dialect) *writer {
 	return &writer{
-		orders: database.NewBulkInsert(`orders (id, shop_id, number, customer_id, status, currency, total_minor, paid_minor, payment_method,
+		orders: database.NewBulkInsert(d, `orders (id, shop_id, number, customer_id, status, currency, total_minor, paid_minor, payment_method,
 			ordered_at, expected_delivery, expected_by, delivered_at, shipping_address, note, created_at, updated_at)`, 17),
-		items:     database.NewBulkInsert(`order_items (id, order_id, position, sku_code, name, quantity, unit_price_minor, tracking_number)`, 8),
-		shipments: database.NewBulkInsert(`shipments (id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, created_at, updated_at)`, 9),
-		events: database.NewBulkInsert(`shipment_events (shipment_id, at, status, description, location)`, 5).
+		items:     database.NewBulkInsert(d, `order_items (id, order_id, position, sku_code, name, quantity, unit_price_minor, tracking_number)`, 8),
+		shipments: database.NewBulkInsert(d, `shipments (id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, created_at, updated_at)`, 9),
+		events: database.NewBulkInsert(d, `shipment_events (shipment_id, at, status, description, location)`, 5).
 			OnConflict("ON CONFLICT (shipment_id, at, status) DO NOTHING"),
 	}
 }
@@ -199,7 +199,10 @@ func newWriter() *writer {
 // inserts, changed ones updated in place, unchanged ones left alone (so
 // feeding the same data twice changes nothing). With notify, the
 // customers of new and delayed orders are told.
-func (s *Service) write(ctx context.Context, tx *sql.Tx, sh *Shop, docs []*doc, notify bool) ([]Outcome, error) {
+//
+// rv, when not nil, resolves the customers, remembering them from batch
+// to batch.
+func (s *Service) write(ctx context.Context, tx *sql.Tx, sh *Shop, docs []*doc, notify bool, rv *customer.Resolver) ([]Outcome, error) {
 	now := s.Now()
 	numbers := make([]string, len(docs))
 	given := make(map[string]bool, len(docs))
@@ -237,11 +240,14 @@ func (s *Service) write(ctx context.Context, tx *sql.Tx, sh *Shop, docs []*doc, 
 		}
 		refs[i] = d.ref
 	}
-	ids, err := s.Customers.ResolveAll(ctx, tx, refs)
+	if rv == nil {
+		rv = s.Customers.NewResolver()
+	}
+	ids, err := rv.Resolve(ctx, tx, refs)
 	if err != nil {
 		return nil, customerFieldErr(err, docs)
 	}
-	w := newWriter()
+	w := newWriter(s.DB.Dialect)
 	out := make([]Outcome, len(docs))
 	type notice struct {
 		o         *Order
@@ -276,20 +282,26 @@ func (s *Service) write(ctx context.Context, tx *sql.Tx, sh *Shop, docs []*doc, 
 			notices = append(notices, notice{o: m, kind: "delay", key: "moved:" + m.ExpectedDelivery, was: cur.ExpectedDelivery})
 		}
 	}
-	if err := database.ExecBulk(ctx, tx, w.orders, w.items, w.shipments, w.events); err != nil {
+	if err := w.orders.Exec(ctx, tx); err != nil {
 		if s.DB.Dialect.IsUniqueViolation(err) {
 			// Another writer stored one of these numbers since we looked.
 			return nil, kefu.Errorf(kefu.Conflict, "an order in this batch was stored by another request meanwhile; send it again")
 		}
 		return nil, fmt.Errorf("shop: write orders: %w", err)
 	}
-	if err := audit.RecordAll(ctx, tx, now, w.entries); err != nil {
-		return nil, err
-	}
+	// Notices go before the bulk of the rows: on SQLite every statement
+	// of a transaction costs more the more it has written so far, and a
+	// notice is a dozen statements.
 	for _, n := range notices {
 		if err := s.notify(ctx, tx, sh, n.o, n.kind, n.key, n.was); err != nil {
 			return nil, err
 		}
+	}
+	if err := database.ExecBulk(ctx, tx, w.items, w.shipments, w.events); err != nil {
+		return nil, fmt.Errorf("shop: write orders: %w", err)
+	}
+	if err := audit.RecordAll(ctx, tx, s.DB.Dialect, now, w.entries); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -325,18 +337,13 @@ func (w *writer) insertOrder(sh *Shop, m *Order, now time.Time) {
 	for i := range m.Shipments {
 		w.insertShipment(m, i, now)
 	}
+	// A new order's entry names it; its contents are the order itself.
+	// Later entries record every field that changes.
 	changes := map[string]audit.Change{}
 	audit.Diff(changes, "number", nil, m.Number)
 	audit.Diff(changes, "status", nil, string(m.Status))
 	audit.Diff(changes, "customer_id", nil, m.CustomerID)
 	audit.Diff(changes, "total", nil, m.Currency+" "+formatMoney(m.total, m.Currency))
-	audit.Diff(changes, "items", nil, itemSummary(m))
-	if m.ExpectedDelivery != "" {
-		audit.Diff(changes, "expected_delivery", nil, m.ExpectedDelivery)
-	}
-	if len(m.Shipments) > 0 {
-		audit.Diff(changes, "shipments", nil, shipmentSummary(m.Shipments))
-	}
 	w.entries = append(w.entries, audit.Entry{Action: "create", Entity: "order", EntityID: m.ID, CustomerID: m.CustomerID, Changes: changes})
 }
 

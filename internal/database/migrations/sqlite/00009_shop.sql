@@ -87,9 +87,9 @@ CREATE TABLE orders (
     version           integer NOT NULL DEFAULT 1,
     created_at        timestamp NOT NULL,
     updated_at        timestamp NOT NULL,
-    UNIQUE (shop_id, number)
+    -- Number first: a ticket's order number is looked up across shops.
+    UNIQUE (number, shop_id)
 );
-CREATE INDEX orders_number ON orders (number);
 CREATE INDEX orders_customer ON orders (customer_id, id);
 CREATE INDEX orders_status ON orders (status, id);
 CREATE INDEX orders_updated ON orders (updated_at, id);
