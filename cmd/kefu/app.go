@@ -112,7 +112,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	// The portal acknowledges form submissions in their own transaction,
 	// so it is a ticket hook; its codes cost what passwords cost.
 	a.Portal = &portal.Service{DB: db, Now: now, Tickets: a.Tickets, Customers: a.Customers, Mail: a.Mail.Outbound, Jobs: a.Jobs,
-		SLA: a.SLA, CodeParams: cost}
+		SLA: a.SLA, Hashes: a.Auth}
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Portal)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,

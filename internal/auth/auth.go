@@ -83,6 +83,14 @@ func (s *Service) HashPassword(password string) (string, error) {
 	return HashPassword(password, s.params())
 }
 
+// CheckHash reports whether secret matches encoded, a hash HashPassword
+// made, waiting for a hashing slot as a sign-in does: for one-time codes
+// and other secrets kept as argon2id hashes.
+func (s *Service) CheckHash(ctx context.Context, secret, encoded string) (bool, error) {
+	ok, _, err := s.check(ctx, secret, encoded)
+	return ok, err
+}
+
 // check verifies password against encoded ("" or malformed checks the
 // dummy instead, so it costs the same and fails).
 func (s *Service) check(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {

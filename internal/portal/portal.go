@@ -41,8 +41,9 @@ type Service struct {
 	// SLA, when set, gives the next promised contact; without it the
 	// portal shows the status alone.
 	SLA *sla.Service
-	// CodeParams is the argon2id cost of hashing sign-in codes.
-	CodeParams auth.Params
+	// Hashes keeps sign-in codes as argon2id hashes, at the cost and
+	// under the memory bound of staff passwords.
+	Hashes *auth.Service
 	// PublicURL is the address customers reach Kefu at (https://help.shop.example),
 	// for links in mails and text messages. Without it they carry the
 	// code and the ticket number only: a link built from a request's Host

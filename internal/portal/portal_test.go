@@ -98,7 +98,7 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 	cals := &calendar.Service{DB: db, Now: now}
 	h.sla = &sla.Service{DB: db, Now: now, Calendars: cals, Tickets: h.tickets}
 	h.portal = &portal.Service{DB: db, Now: now, Tickets: h.tickets, Customers: h.customers, Mail: h.out, Jobs: h.queue, SLA: h.sla,
-		CodeParams: auth.TestParams, PublicURL: "https://help.shop.example/"}
+		Hashes: &auth.Service{Params: auth.TestParams}, PublicURL: "https://help.shop.example/"}
 	h.tickets.Hooks = append(h.tickets.Hooks, h.sla, h.out, h.portal)
 	_, err := (&email.Mailboxes{DB: db, Now: now}).Create(h.ctx, email.Mailbox{Address: "service@shop.example.cn", DisplayName: "小店客服",
 		IsDefault: true, Enabled: true, SMTP: email.SMTPSettings{Host: "127.0.0.1", Port: 2525, Security: "none"},

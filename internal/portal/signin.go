@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/kefu-desk/kefu"
-	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -69,7 +68,7 @@ func (s *Service) RequestCode(ctx context.Context, in CodeRequest) (*Challenge, 
 	code, token := newCode(), newToken()
 	// The hash is made for every request, so an address on file takes
 	// no longer to answer than one that is not.
-	hash, err := auth.HashPassword(code, s.CodeParams)
+	hash, err := s.Hashes.HashPassword(code)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +154,7 @@ func (s *Service) VerifyCode(ctx context.Context, in Verify) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal: verify: %w", err)
 	}
-	ok, _, err := auth.CheckPassword(code, hash, s.CodeParams)
+	ok, err := s.Hashes.CheckHash(ctx, code, hash)
 	if err != nil {
 		return nil, fmt.Errorf("portal: verify: %w", err)
 	}

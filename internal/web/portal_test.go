@@ -30,7 +30,7 @@ func withPortal(db *database.DB, origins ...string) func(*web.Deps) {
 	return func(d *web.Deps) {
 		q := &jobs.Queue{DB: db, Now: d.Now}
 		out := &email.Outbound{DB: db, Now: d.Now, Jobs: q, Blobs: d.Tickets.Blobs}
-		p := &portal.Service{DB: db, Now: d.Now, Tickets: d.Tickets, Customers: d.Customers, Mail: out, Jobs: q, CodeParams: auth.TestParams}
+		p := &portal.Service{DB: db, Now: d.Now, Tickets: d.Tickets, Customers: d.Customers, Mail: out, Jobs: q, Hashes: &auth.Service{Params: auth.TestParams}}
 		d.Tickets.Hooks = append(d.Tickets.Hooks, p, out)
 		d.Portal, d.EmbedOrigins = p, origins
 		if _, err := (&email.Mailboxes{DB: db, Now: d.Now}).Create(kefu.WithActor(context.Background(), kefu.System), email.Mailbox{
