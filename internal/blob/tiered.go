@@ -85,6 +85,18 @@ func (t *Tiered) Spool(ctx context.Context, r io.Reader, limit int64) (sum strin
 	return sum, n, &Held{t: t, sum: sum, data: head}, nil
 }
 
+// Spool stores r in s like Put, except that where s can (Tiered) a small
+// blob is returned held, to be stored by the caller in the transaction
+// that writes what refers to it; held is nil when the blob is stored
+// already.
+func Spool(ctx context.Context, s Store, r io.Reader, limit int64) (sum string, size int64, held *Held, err error) {
+	if t, ok := s.(*Tiered); ok {
+		return t.Spool(ctx, r, limit)
+	}
+	sum, size, err = s.Put(ctx, r, limit)
+	return sum, size, nil, err
+}
+
 // Held is a blob Spool read and left for its caller to store.
 type Held struct {
 	t    *Tiered
@@ -95,9 +107,12 @@ type Held struct {
 // Bytes is the blob's content, not to be changed.
 func (h *Held) Bytes() []byte { return h.data }
 
-// Store writes the blob in tx; storing content that is already stored
-// does nothing.
+// Store writes the blob in tx; storing content that is already stored,
+// or a nil Held (nothing was left to store), does nothing.
 func (h *Held) Store(ctx context.Context, tx *sql.Tx) error {
+	if h == nil {
+		return nil
+	}
 	// Content addressing makes a second copy identical to the first, so
 	// whoever writes it first wins and the others have nothing to do.
 	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data, created_at) VALUES ($1, $2, $3, $4)

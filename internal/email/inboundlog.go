@@ -97,10 +97,8 @@ func insertReceived(ctx context.Context, tx *sql.Tx, r *Received, key string) er
 	if r.Problems == nil {
 		r.Problems = []string{}
 	}
-	if r.raw != nil {
-		if err := r.raw.Store(ctx, tx); err != nil {
-			return err
-		}
+	if err := r.raw.Store(ctx, tx); err != nil {
+		return err
 	}
 	problems, _ := json.Marshal(r.Problems)
 	_, err := tx.ExecContext(ctx, `INSERT INTO inbound_mail (id, dedup_key, mailbox_id, source, message_id, from_address, subject,

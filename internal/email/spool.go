@@ -34,26 +34,16 @@ type spooled struct {
 	Held *blob.Held
 }
 
-// spooler is a blob store that can leave a small blob for its caller to
-// store in the caller's own transaction (blob.Tiered, for what it keeps
-// in the database): a typical mail is then written with its log entry,
-// in the one transaction that stores what the mail became, and a mail
-// that is refused stores nothing.
-type spooler interface {
-	Spool(ctx context.Context, r io.Reader, limit int64) (sum string, size int64, held *blob.Held, err error)
-}
-
 // spool streams r into the store (which hashes while writing) and keeps
 // a copy in memory only while the message is small.
 func spool(ctx context.Context, store blob.Store, r io.Reader, limit int64) (*spooled, error) {
 	c := &capture{max: inMemory}
 	sp := &spooled{}
 	var err error
-	if s, ok := store.(spooler); ok {
-		sp.Sum, sp.Size, sp.Held, err = s.Spool(ctx, io.TeeReader(r, c), limit)
-	} else {
-		sp.Sum, sp.Size, err = store.Put(ctx, io.TeeReader(r, c), limit)
-	}
+	// A typical mail comes back held: it is written with its log entry,
+	// in the one transaction that stores what the mail became, so a mail
+	// that is refused stores nothing.
+	sp.Sum, sp.Size, sp.Held, err = blob.Spool(ctx, store, io.TeeReader(r, c), limit)
 	if err != nil {
 		return nil, err
 	}
