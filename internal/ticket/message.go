@@ -10,6 +10,7 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -17,14 +18,19 @@ type storedBlob struct {
 	Upload
 	SHA256 string
 	Size   int64
+	held   *blob.Held // still to be stored, by insertMessage
 }
 
 // putBlobs streams uploads into the blob store before the transaction, so
-// a large file never holds the database's write lock.
+// a large file never holds the database's write lock. A small one that
+// the store keeps in the database comes back held and is written by the
+// transaction, with the attachment row that refers to it: one write
+// transaction fewer per attachment, and none left behind by a refused
+// change.
 func (s *Service) putBlobs(ctx context.Context, prefix string, ups []Upload) ([]storedBlob, error) {
 	out := make([]storedBlob, 0, len(ups))
 	for i, u := range ups {
-		sum, size, err := s.Blobs.Put(ctx, u.Content, s.limits().AttachmentBytes)
+		sum, size, held, err := blob.Spool(ctx, s.Blobs, u.Content, s.limits().AttachmentBytes)
 		if kefu.IsCode(err, kefu.TooLarge) {
 			return nil, &kefu.Error{Code: kefu.TooLarge, Message: "attachment too large",
 				Fields: []kefu.FieldError{{Field: fmt.Sprintf("%sattachments[%d]", prefix, i), Message: fmt.Sprintf("%s is larger than %d MB", u.Filename, s.limits().AttachmentBytes>>20)}}}
@@ -35,7 +41,7 @@ func (s *Service) putBlobs(ctx context.Context, prefix string, ups []Upload) ([]
 		if u.ContentType == "" {
 			u.ContentType = "application/octet-stream"
 		}
-		out = append(out, storedBlob{Upload: u, SHA256: sum, Size: size})
+		out = append(out, storedBlob{Upload: u, SHA256: sum, Size: size, held: held})
 	}
 	return out, nil
 }
@@ -70,6 +76,9 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 		return nil, fmt.Errorf("ticket: message: %w", err)
 	}
 	for _, b := range blobs {
+		if err := b.held.Store(ctx, tx); err != nil {
+			return nil, err
+		}
 		att := Attachment{ID: kefu.NewID(), MessageID: id, Filename: b.Filename, ContentType: b.ContentType, Size: b.Size,
 			SHA256: b.SHA256, Inline: b.Inline, ContentID: b.ContentID}
 		_, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO attachments (id, message_id, ticket_id, filename, content_type, size, sha256, inline, content_id, created_at)

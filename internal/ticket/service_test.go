@@ -35,7 +35,8 @@ type fixture struct {
 func setup(t *testing.T, db *database.DB) fixture {
 	now := stepClock()
 	cs := &customer.Service{DB: db, Now: now}
-	ts := &ticket.Service{DB: db, Now: now, Blobs: blob.Dir{Root: t.TempDir()}, Customers: cs}
+	// The blob store Kefu runs with: small blobs in the database.
+	ts := &ticket.Service{DB: db, Now: now, Blobs: blob.New(db, t.TempDir(), now), Customers: cs}
 	return fixture{db: db, tickets: ts, customers: cs, ctx: kefu.WithActor(context.Background(), kefu.System)}
 }
 
