@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/kefu-desk/kefu"
@@ -66,11 +67,13 @@ func (t *Tiered) Put(ctx context.Context, r io.Reader, limit int64) (string, int
 // content already in the database is held, and storing it again does
 // nothing.
 func (t *Tiered) Spool(ctx context.Context, r io.Reader, limit int64) (sum string, size int64, held *Held, err error) {
-	head, err := io.ReadAll(io.LimitReader(r, min(limit, Threshold)+1))
-	if err != nil {
+	buf := heads.Get().(*[]byte)
+	defer heads.Put(buf)
+	read, err := io.ReadFull(r, (*buf)[:min(limit, Threshold)+1])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return "", 0, nil, fmt.Errorf("blob: read: %w", err)
 	}
-	n := int64(len(head))
+	head, n := (*buf)[:read], int64(read)
 	if n > limit {
 		return "", 0, nil, tooLarge(limit)
 	}
@@ -82,8 +85,16 @@ func (t *Tiered) Spool(ctx context.Context, r io.Reader, limit int64) (sum strin
 	if ok, err := t.Files.Exists(ctx, sum); err != nil || ok {
 		return sum, n, nil, err
 	}
-	return sum, n, &Held{t: t, sum: sum, data: head}, nil
+	return sum, n, &Held{t: t, sum: sum, data: bytes.Clone(head)}, nil
 }
+
+// heads are the buffers Spool reads the start of a blob into: a large
+// blob's start is done with once it is in a file, and a small one is
+// copied out at its size, so reading leaves no garbage behind.
+var heads = sync.Pool{New: func() any {
+	b := make([]byte, Threshold+1)
+	return &b
+}}
 
 // Spool stores r in s like Put, except that where s can (Tiered) a small
 // blob is returned held, to be stored by the caller in the transaction
