@@ -1,10 +1,10 @@
 package chat
 
 import (
-	"bytes"
-	"sync"
 	"time"
 
+	"github.com/kefu-desk/kefu/internal/blob"
+	"github.com/kefu-desk/kefu/internal/ratelimit"
 	"golang.org/x/time/rate"
 )
 
@@ -48,67 +48,14 @@ var DefaultLimits = Limits{
 	TranscriptsPerHour: 3,
 }
 
-// buckets holds a token bucket per key (visitor id, IP address). Idle
-// buckets are full again and cost nothing to forget, so the map is
-// pruned of them now and then.
-type buckets struct {
-	rate  rate.Limit
-	burst int
+// buckets holds a token bucket per key (visitor id, IP address).
+type buckets struct{ k *ratelimit.Keyed }
 
-	mu     sync.Mutex
-	m      map[string]*bucket
-	pruned time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// pruneAfter: a bucket untouched this long has refilled at any of the
-// rates above.
-const pruneAfter = 10 * time.Minute
-
-func newBuckets(r rate.Limit, burst int) *buckets {
-	return &buckets{rate: r, burst: burst, m: map[string]*bucket{}}
-}
+func newBuckets(r rate.Limit, burst int) *buckets { return &buckets{ratelimit.New(r, burst)} }
 
 // allow takes one token from key's bucket at now, the service's clock.
-func (b *buckets) allow(key string, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.Sub(b.pruned) > pruneAfter {
-		for k, v := range b.m {
-			if now.Sub(v.seen) > pruneAfter {
-				delete(b.m, k)
-			}
-		}
-		b.pruned = now
-	}
-	e := b.m[key]
-	if e == nil {
-		e = &bucket{lim: rate.NewLimiter(b.rate, b.burst)}
-		b.m[key] = e
-	}
-	e.seen = now
-	return e.lim.AllowN(now, 1)
-}
+func (b *buckets) allow(key string, now time.Time) bool { return b.k.Allow(key, now) }
 
-// sniff names the type of a file from its first bytes, for the types
-// the widget accepts; "" for anything else. The browser's claim is not
-// trusted: a file is what its bytes are.
-func sniff(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("\xFF\xD8\xFF")):
-		return "image/jpeg"
-	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
-		return "image/gif"
-	case len(head) >= 12 && bytes.Equal(head[:4], []byte("RIFF")) && bytes.Equal(head[8:12], []byte("WEBP")):
-		return "image/webp"
-	case bytes.HasPrefix(head, []byte("%PDF-")):
-		return "application/pdf"
-	}
-	return ""
-}
+// sniff names the type of a file from its first bytes (blob.Sniff); the
+// caller accepts only the widget's types of those.
+func sniff(head []byte) string { return blob.Sniff(head) }

@@ -1,18 +1,19 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -66,7 +67,7 @@ type submissionKey struct{}
 // number alone, by a text message queued for the SMS gateway. A rejected
 // submission stores nothing.
 func (s *Service) Submit(ctx context.Context, in Contact) (*Receipt, error) {
-	if err := s.buckets().submit.check(in.IP, s.Now()); err != nil {
+	if err := check(s.buckets().submit, in.IP, s.Now()); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(in.Trap) != "" {
@@ -178,37 +179,8 @@ func (s *Service) refuseBlocked(ctx context.Context, email, phone string) error 
 	return nil
 }
 
-// photoTypes are the pictures accepted, by their first bytes: what phones
-// and cameras produce. Anything else is refused, whatever its name says.
-var photoTypes = []struct {
-	offset int
-	magic  string
-	ctype  string
-}{
-	{0, "\xff\xd8\xff", "image/jpeg"},
-	{0, "\x89PNG\r\n\x1a\n", "image/png"},
-	{0, "GIF87a", "image/gif"},
-	{0, "GIF89a", "image/gif"},
-	{8, "WEBP", "image/webp"},
-	{4, "ftypheic", "image/heic"},
-	{4, "ftypheix", "image/heic"},
-	{4, "ftyphevc", "image/heic"},
-	{4, "ftypmif1", "image/heif"},
-	{4, "ftypmsf1", "image/heif"},
-}
-
-// sniffPhoto returns the image type of the content's first bytes, or "".
-func sniffPhoto(head []byte) string {
-	for _, t := range photoTypes {
-		if len(head) >= t.offset+len(t.magic) && string(head[t.offset:t.offset+len(t.magic)]) == t.magic {
-			if t.ctype == "image/webp" && !bytes.HasPrefix(head, []byte("RIFF")) {
-				continue
-			}
-			return t.ctype
-		}
-	}
-	return ""
-}
+// photoTypes are the pictures accepted: what phones and cameras produce.
+var photoTypes = []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"}
 
 // checkPhotos validates photos and returns them as uploads with the type
 // their content shows; the content is read again from the start.
@@ -234,8 +206,8 @@ func (s *Service) checkPhotos(fs *kefu.Fields, photos []Photo) ([]ticket.Upload,
 		if _, err := p.Content.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		ct := sniffPhoto(head[:n])
-		if ct == "" {
+		ct := blob.Sniff(head[:n])
+		if !slices.Contains(photoTypes, ct) {
 			fs.Add(field, "%s is not a photo (JPEG, PNG, GIF, WebP or HEIC)", name)
 			continue
 		}

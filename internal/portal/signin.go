@@ -49,7 +49,7 @@ type Challenge struct {
 func (s *Service) RequestCode(ctx context.Context, in CodeRequest) (*Challenge, error) {
 	now := s.Now()
 	l := s.limits()
-	if err := s.buckets().signIn.check(in.IP, now); err != nil {
+	if err := check(s.buckets().signIn, in.IP, now); err != nil {
 		return nil, err
 	}
 	kind, norm, err := parseAddress(in.Address)
@@ -308,7 +308,7 @@ func (s *Service) findByOrder(ctx context.Context, order, email string) (ticketI
 func (s *Service) checkFailures(ctx context.Context, ip, subject string) error {
 	now := s.Now()
 	l := s.limits()
-	if err := s.buckets().signIn.check(ip, now); err != nil {
+	if err := check(s.buckets().signIn, ip, now); err != nil {
 		return err
 	}
 	since := now.Add(-time.Hour)

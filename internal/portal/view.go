@@ -175,7 +175,7 @@ type Reply struct {
 // ends a wait on the customer, and on a closed ticket opens a follow-up,
 // which is returned (and becomes the request a one-request session sees).
 func (s *Service) Reply(ctx context.Context, sess *Session, key string, in Reply) (*ticket.Ticket, error) {
-	if err := s.buckets().submit.check(in.IP, s.Now()); err != nil {
+	if err := check(s.buckets().submit, in.IP, s.Now()); err != nil {
 		return nil, err
 	}
 	t, err := s.scoped(ctx, sess, key)
