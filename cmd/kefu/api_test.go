@@ -310,6 +310,7 @@ func TestAPIContract(t *testing.T) {
 		exerciseEmail(t, app, c)
 		exerciseCanned(t, c)
 		exercisePortal(t, app, c)
+		exerciseShop(t, app, c)
 
 		checkAllOperations(t, c)
 	})

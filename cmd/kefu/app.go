@@ -21,6 +21,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
+	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -60,6 +61,8 @@ type App struct {
 	Mail   *mailChannel
 	// Portal is the contact form and the customer portal.
 	Portal *portal.Service
+	// Shop mirrors the shops' catalogues and orders.
+	Shop *shop.Service
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -114,9 +117,11 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Portal = &portal.Service{DB: db, Now: now, Tickets: a.Tickets, Customers: a.Customers, Mail: a.Mail.Outbound, Jobs: a.Jobs,
 		SLA: a.SLA, Hashes: a.Auth}
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Portal)
+	a.Shop = newShop(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,
-		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP, Portal: a.Portal})
+		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP, Portal: a.Portal,
+		Shop: a.Shop})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})

@@ -31,6 +31,8 @@ type CLI struct {
 	Backup  BackupCmd  `cmd:"" help:"Write a consistent backup of the database while Kefu runs."`
 	Sla     SlaCmd     `cmd:"" help:"What-if tools for business calendars and SLA deadlines."`
 	Search  SearchCmd  `cmd:"" help:"Search index tools."`
+	Import  ImportCmd  `cmd:"" help:"Import data from files."`
+	Shop    ShopCmd    `cmd:"" help:"Manage the shops whose orders Kefu mirrors."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

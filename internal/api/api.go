@@ -26,6 +26,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
+	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -54,6 +55,8 @@ type Deps struct {
 	IMAPDial  email.Dialer
 	// Portal, when set, adds the contact form's routes.
 	Portal *portal.Service
+	// Shop, when set, adds the shops, products and orders.
+	Shop *shop.Service
 }
 
 // Server is the API handler with its OpenAPI description.

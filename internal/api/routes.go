@@ -65,4 +65,7 @@ func (s *Server) routes() {
 	if s.Portal != nil {
 		s.contactRoutes()
 	}
+	if s.Shop != nil {
+		s.shopRoutes()
+	}
 }

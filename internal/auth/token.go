@@ -30,10 +30,15 @@ const (
 	ScopeCustomersWrite = "customers:write"
 	ScopeAdmin          = "admin"
 	ScopeAuditRead      = "audit:read"
+	// The shop's catalogue and orders: everyone reads them, the shop's
+	// integration (an administrator's token) writes them.
+	ScopeShopRead  = "shop:read"
+	ScopeShopWrite = "shop:write"
 )
 
 // Scopes lists every scope.
-var Scopes = []string{ScopeTicketsRead, ScopeTicketsWrite, ScopeCustomersRead, ScopeCustomersWrite, ScopeAdmin, ScopeAuditRead}
+var Scopes = []string{ScopeTicketsRead, ScopeTicketsWrite, ScopeCustomersRead, ScopeCustomersWrite, ScopeAdmin, ScopeAuditRead,
+	ScopeShopRead, ScopeShopWrite}
 
 // ValidScope reports whether scope is one of Scopes.
 func ValidScope(scope string) bool { return slices.Contains(Scopes, scope) }
@@ -44,11 +49,11 @@ func ValidScope(scope string) bool { return slices.Contains(Scopes, scope) }
 func RoleAllowsScope(role kefu.Role, scope string) bool {
 	a := kefu.Actor{Kind: kefu.ActorStaff, Role: role}
 	switch scope {
-	case ScopeTicketsRead, ScopeCustomersRead:
+	case ScopeTicketsRead, ScopeCustomersRead, ScopeShopRead:
 		return slices.Contains(kefu.Roles, role)
 	case ScopeTicketsWrite, ScopeCustomersWrite:
 		return a.CanWrite()
-	case ScopeAdmin:
+	case ScopeAdmin, ScopeShopWrite:
 		return role == kefu.RoleAdmin
 	case ScopeAuditRead:
 		return a.CanReadAudit()

@@ -197,10 +197,10 @@ func TestRoleAllowsScope(t *testing.T) {
 		allow []string
 	}{
 		{kefu.RoleAdmin, auth.Scopes},
-		{kefu.RoleSupervisor, []string{"tickets:read", "tickets:write", "customers:read", "customers:write"}},
-		{kefu.RoleAgent, []string{"tickets:read", "tickets:write", "customers:read", "customers:write"}},
-		{kefu.RoleStaff, []string{"tickets:read", "tickets:write", "customers:read", "customers:write"}},
-		{kefu.RoleAuditor, []string{"tickets:read", "customers:read", "audit:read"}},
+		{kefu.RoleSupervisor, []string{"tickets:read", "tickets:write", "customers:read", "customers:write", "shop:read"}},
+		{kefu.RoleAgent, []string{"tickets:read", "tickets:write", "customers:read", "customers:write", "shop:read"}},
+		{kefu.RoleStaff, []string{"tickets:read", "tickets:write", "customers:read", "customers:write", "shop:read"}},
+		{kefu.RoleAuditor, []string{"tickets:read", "customers:read", "audit:read", "shop:read"}},
 		{"", nil},
 	} {
 		var got []string

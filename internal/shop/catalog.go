@@ -18,7 +18,7 @@ import (
 // ProductInput is a product with all its SKUs as the shop's store has it.
 type ProductInput struct {
 	Shop     string     `json:"shop,omitempty" doc:"The shop's code; may be left out while Kefu mirrors one shop"`
-	Code     string     `json:"code" maxLength:"100"`
+	Code     string     `json:"code" required:"false" maxLength:"100" doc:"Required; PUT takes it from the path"`
 	Name     string     `json:"name" maxLength:"300"`
 	Supplier string     `json:"supplier,omitempty" maxLength:"200"`
 	Category string     `json:"category,omitempty" maxLength:"100"`
@@ -572,7 +572,7 @@ func skuDetails(ctx context.Context, q database.Querier, sh *Shop, codes []strin
 	for rows.Next() {
 		d := &SKUDetail{Shop: sh.Code}
 		var material, terms string
-		k, err := scanSKU(rows, sh, &d.Product, &d.Name, &d.Supplier, &d.Category, &material, &terms)
+		k, err := scanSKU(rows, sh, &d.Product, &d.ProductName, &d.Supplier, &d.Category, &material, &terms)
 		if err != nil {
 			return nil, err
 		}

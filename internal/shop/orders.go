@@ -14,7 +14,7 @@ import (
 // OrderInput is an order as the shop's store has it.
 type OrderInput struct {
 	Shop             string          `json:"shop,omitempty" doc:"The shop's code; may be left out while Kefu mirrors one shop"`
-	Number           string          `json:"number" maxLength:"100" doc:"The shop's order number (a leading # is dropped, letters are upper-cased)"`
+	Number           string          `json:"number" required:"false" maxLength:"100" doc:"The shop's order number (a leading # is dropped, letters are upper-cased); PUT takes it from the path"`
 	Status           OrderStatus     `json:"status,omitempty" enum:"pending,paid,processing,shipped,delivered,completed,cancelled,refunded," doc:"Default pending"`
 	Customer         CustomerRef     `json:"customer"`
 	Currency         string          `json:"currency,omitempty" doc:"Default: the shop's"`
@@ -53,7 +53,7 @@ type ItemInput struct {
 // ShipmentInput is one parcel of an OrderInput.
 type ShipmentInput struct {
 	Carrier        string          `json:"carrier,omitempty" maxLength:"100" doc:"Such as SF Express, 顺丰速运"`
-	TrackingNumber string          `json:"tracking_number" maxLength:"100"`
+	TrackingNumber string          `json:"tracking_number" required:"false" maxLength:"100" doc:"Required; PUT …/shipments/{tracking} takes it from the path"`
 	Status         ShipmentStatus  `json:"status,omitempty" enum:"pending,in_transit,out_for_delivery,delivered,exception,returned," doc:"Default: from the dates given"`
 	ShippedAt      *time.Time      `json:"shipped_at,omitempty"`
 	DeliveredAt    *time.Time      `json:"delivered_at,omitempty"`

@@ -100,11 +100,11 @@ type SKU struct {
 // SKUDetail is a SKU with its product and the terms that apply.
 type SKUDetail struct {
 	SKU
-	Shop     string `json:"shop"`
-	Product  string `json:"product" doc:"The product's code"`
-	Name     string `json:"product_name"`
-	Supplier string `json:"supplier"`
-	Category string `json:"category"`
+	Shop        string `json:"shop"`
+	Product     string `json:"product" doc:"The product's code"`
+	ProductName string `json:"product_name"`
+	Supplier    string `json:"supplier"`
+	Category    string `json:"category"`
 }
 
 // OrderStatus is where an order is, as the shop reports it.
