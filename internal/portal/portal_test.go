@@ -84,7 +84,7 @@ type harness struct {
 	portal    *portal.Service
 }
 
-func newHarness(t *testing.T, db *database.DB) *harness {
+func newHarness(t testing.TB, db *database.DB) *harness {
 	t.Helper()
 	// Tuesday 3 March 2026, 09:00 in Shanghai.
 	h := &harness{db: db, clock: &clock{t: time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
@@ -392,7 +392,7 @@ func (h *harness) requestCode(t *testing.T, address, ip string) (*portal.Challen
 	return ch, ""
 }
 
-func (h *harness) customer(t *testing.T, name, email string) *customer.Customer {
+func (h *harness) customer(t testing.TB, name, email string) *customer.Customer {
 	t.Helper()
 	c, err := h.customers.Create(h.ctx, customer.NewCustomer{Name: name, Identities: []customer.NewIdent{{Kind: customer.Email, Value: email}}})
 	if err != nil {
