@@ -126,7 +126,9 @@ func (h *Held) Store(ctx context.Context, tx *sql.Tx) error {
 	}
 	// Content addressing makes a second copy identical to the first, so
 	// whoever writes it first wins and the others have nothing to do.
-	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data, created_at) VALUES ($1, $2, $3, $4)
+	// Nothing is read from the answer, so on PostgreSQL the row can
+	// travel with the transaction's next statement.
+	_, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO blobs (sha256, size, data, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (sha256) DO NOTHING`, h.sum, len(h.data), h.data, h.t.Now())
 	if err != nil {
 		return fmt.Errorf("blob: insert: %w", err)
