@@ -17,6 +17,7 @@ package web
 // SameSite=Lax and scoped to /portal.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -250,7 +251,7 @@ func serveEmbedScript(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(a.body)))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
 
 // customerErrors turns err into a message per form field and one for the
