@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/blob"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/canned"
+	"github.com/kefu-desk/kefu/internal/chat"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
@@ -59,6 +60,10 @@ type App struct {
 	Runner *jobs.Runner
 	Leases *jobs.Leases
 	Mail   *mailChannel
+	// Chat is the live chat; ChatHub hands its events to this instance's
+	// streams.
+	Chat    *chat.Service
+	ChatHub *chat.Hub
 	// Portal is the contact form and the customer portal.
 	Portal *portal.Service
 	// Shop mirrors the shops' catalogues and orders.
@@ -125,9 +130,16 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
+	// Live chat follows every change of a chat ticket, after the other
+	// hooks, in the change's transaction.
+	a.Chat = &chat.Service{DB: db, Now: now, Tickets: a.Tickets, Customers: a.Customers, Calendars: a.Calendars, SLA: a.SLA,
+		Bus: a.Events, Mail: a.Mail.Outbound}
+	a.Chat.Init()
+	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Chat)
+	a.ChatHub = chat.NewHub(a.Chat)
 	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
-		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Portal: a.Portal})
+		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Portal: a.Portal, Chat: a.Chat, ChatHub: a.ChatHub})
 	return a
 }
 
@@ -153,11 +165,15 @@ func (a *App) Handler() http.Handler {
 	// the session cookie is refused. Token clients send neither and pass.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(api.CrossOriginDenied))
+	// The chat widget calls from the shop's pages, cross-site by design,
+	// with a visitor token and never a session cookie.
+	csrf.AddInsecureBypassPattern("/chat/v1/")
 	return recoverer(api.RemoteAddr(csrf.Handler(a.Sessions.LoadAndSave(mux))))
 }
 
 // Close releases the store.
 func (a *App) Close() error {
+	a.ChatHub.Close()
 	a.Events.Close()
 	return a.DB.Close()
 }

@@ -159,3 +159,10 @@ func CrossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, r, &Problem{Status: 403, Title: "Forbidden", Code: string(kefu.Forbidden),
 		Detail: "cross-origin request refused: a page on another site cannot act with your session"})
 }
+
+// WriteError writes err as problem+json, mapped as every API error is:
+// for handlers outside the API (the chat widget's endpoints) whose
+// callers are scripts, not pages.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeProblem(w, r, problem(r.Context(), err))
+}

@@ -92,6 +92,8 @@ type Event struct {
 	Data    EventData       `json:"data"`
 	At      time.Time       `json:"at"`
 	Message *ticket.Message `json:"message,omitempty"`
+	// Author is the name of the staff member who wrote Message, if one did.
+	Author string `json:"author,omitempty"`
 }
 
 // EventData is what a state or read event says.

@@ -23,6 +23,7 @@ type Hub struct {
 	positions map[string]Position // the last computed queue, by conversation
 	computed  time.Time           // when positions were computed
 	pending   bool                // a queue computation is scheduled
+	closed    bool
 	stop      func()
 }
 
@@ -81,8 +82,13 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
-// Close stops observing the bus.
-func (h *Hub) Close() { h.stop() }
+// Close stops observing the bus and computing the queue.
+func (h *Hub) Close() {
+	h.stop()
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+}
 
 // Listen subscribes a stream to conversation conv; visitor marks the
 // visitor's own stream. Call Leave when the stream ends.
@@ -219,7 +225,7 @@ func (l *Listener) signal() {
 func (h *Hub) scheduleQueue() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.pending || len(h.all) == 0 {
+	if h.pending || h.closed || len(h.all) == 0 {
 		return
 	}
 	h.pending = true
@@ -231,7 +237,11 @@ func (h *Hub) scheduleQueue() {
 func (h *Hub) computeQueue() {
 	h.mu.Lock()
 	h.pending = false
+	closed := h.closed
 	h.mu.Unlock()
+	if closed {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pos, err := h.svc.Positions(ctx)

@@ -301,3 +301,26 @@ func (s *Service) VisitorPresence(ctx context.Context, conv *Conversation, here 
 		s.log().Debug("chat: visitor presence", "err", err)
 	}
 }
+
+// AskVisitor asks every instance whether the conversation's visitor has
+// the widget open; the one holding their stream answers through
+// VisitorPresence.
+func (s *Service) AskVisitor(ctx context.Context, conv *Conversation) {
+	if err := s.Bus.Publish(ctx, events.Event{Topic: events.Chat, Kind: busVisitor, TicketID: conv.TicketID, Conv: conv.ID, Detail: "ask"}); err != nil {
+		s.log().Debug("chat: ask visitor", "err", err)
+	}
+}
+
+// ConsoleNotice says what a chat notice means to consoles that are not on
+// the chat's page: "queue:<ticket id>" when the queue changed,
+// "message:<ticket id>" when a visitor wrote; false for the rest.
+func ConsoleNotice(e events.Event) (string, bool) {
+	switch {
+	case e.Topic != events.Chat:
+	case e.Kind == busQueue:
+		return "queue:" + e.TicketID, true
+	case e.Kind == busStored && e.Detail == KindMessage && e.By == ByVisitor:
+		return "message:" + e.TicketID, true
+	}
+	return "", false
+}

@@ -279,14 +279,27 @@ func (s *Service) events(ctx context.Context, convID string, after int64, public
 	if err != nil {
 		return nil, err
 	}
+	var staff []string
 	for i := range evs {
 		if evs[i].Message == nil {
 			continue
 		}
 		if m, ok := msgs[evs[i].Message.ID]; ok {
 			evs[i].Message = &m
+			if m.AuthorStaffID != "" {
+				staff = append(staff, m.AuthorStaffID)
+			}
 		} else {
 			evs[i].Message = nil // on a ticket the actor may not see
+		}
+	}
+	names, err := staffNames(ctx, s.DB.Read, staff)
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		if m := evs[i].Message; m != nil {
+			evs[i].Author = names[m.AuthorStaffID]
 		}
 	}
 	return evs, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kefu-desk/kefu"
@@ -156,6 +157,33 @@ func staffName(ctx context.Context, q database.Querier, id string) (string, erro
 		return "", nil
 	}
 	return name, err
+}
+
+// staffNames maps staff ids to names.
+func staffNames(ctx context.Context, q database.Querier, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT CAST(id AS text), name FROM staff WHERE id IN (`+database.Placeholders(1, len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("chat: staff names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
 }
 
 func nullable(s string) any {

@@ -131,8 +131,8 @@ func (s *Service) transcript(ctx context.Context, conv *Conversation, lang strin
 			who := words.You
 			if m.Kind == ticket.Reply {
 				who = words.Agent
-				if name, _ := staffName(ctx, s.DB.Read, m.AuthorStaffID); name != "" {
-					who = name
+				if e.Author != "" {
+					who = e.Author
 				}
 			}
 			fmt.Fprintf(&b, "[%s] %s:\n", m.CreatedAt.In(loc).Format("2006-01-02 15:04"), who)

@@ -61,6 +61,8 @@ type adminPage struct {
 	Mailbox   *email.Mailbox   // the one being edited, passwords hidden
 	Deny      []email.DenyEntry
 	Check     *email.Check // a connection test's result
+
+	ChatSnippet string // the script tag a shop pastes
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -107,6 +109,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.Calendars != nil && s.SLA != nil {
 			s.policyRoutes(r)
 		}
+		if s.Chat != nil {
+			s.chatAdminRoutes(r)
+		}
 	})
 }
 
@@ -146,6 +151,9 @@ func (s *Server) adminTabs() []string {
 	}
 	if s.Mailboxes != nil {
 		tabs = append(tabs, "mailboxes")
+	}
+	if s.Chat != nil {
+		tabs = append(tabs, "chat")
 	}
 	return tabs
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/chat"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -74,6 +75,15 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	for _, f := range propFields {
 		used["field."+f] = true
+	}
+	for _, h := range []string{chat.HoursSLA, chat.HoursCalendar, chat.HoursAlways} {
+		used["chat.hours."+h] = true
+	}
+	for _, st := range []chat.State{chat.Offline, chat.Queued, chat.Active, chat.Ended} {
+		used["chat.state."+string(st)] = true
+	}
+	for _, id := range widgetStrings {
+		used["widget."+id] = true
 	}
 	literal := regexp.MustCompile(`\bT\(\s*(?:ctx|r\.Context\(\)|r\.ctx)\s*,\s*"([a-z_.]+)"`)
 	files, _ := filepath.Glob("*.go")

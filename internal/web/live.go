@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/chat"
 	"github.com/kefu-desk/kefu/internal/events"
 )
 
@@ -23,8 +23,10 @@ import (
 //	viewers   someone started or stopped viewing or replying on it
 //	presence  a colleague went online, away or offline
 //
+//	chats     a chat was queued, accepted, or a visitor wrote (sidebar, alerts)
+//
 // Events carry ids only; every fragment is re-read with the viewer's
-// own permissions.
+// own permissions. A chat ticket's page also gets its chat (chatStream).
 const (
 	heartbeat   = 20 * time.Second // keeps proxies from closing the stream; renews viewing
 	viewerTTL   = 50 * time.Second // a viewer not renewed within this is gone
@@ -148,6 +150,13 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if s.Chat != nil && t.Channel == "chat" {
+		// The visitor sees "… is typing".
+		if err := s.Chat.AgentTyping(ctx, t.ID, true); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -193,11 +202,17 @@ func (st *streams) watch(r *http.Request) {
 	}
 }
 
-// stream is the console's live connection.
+// stream is the console's live connection. On a chat ticket's page it
+// also carries the chat (chatStream): those events are numbered with
+// the conversation's stored numbers and are the only ones with an id, so
+// Last-Event-ID is always a chat number and a reconnecting page resumes
+// exactly where it was. The other events are notices to re-read, and a
+// reconnecting page re-reads anyway.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := kefu.ActorFrom(ctx).ID
 	var ticketID string
+	var cs *chatStream
 	if key := r.URL.Query().Get("ticket"); key != "" {
 		t, err := s.Tickets.Get(ctx, key)
 		if err != nil {
@@ -205,20 +220,28 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ticketID = t.ID
+		if s.Chat != nil && t.Channel == "chat" {
+			if cs, err = s.openChatStream(ctx, r, t); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 	}
-	rc := http.NewResponseController(w)
-	s.streams.watch(r)
-	c, unsubscribe := s.Events.Subscribe(events.Tickets, events.Viewers, events.Staff)
+	topics := []string{events.Tickets, events.Viewers, events.Staff}
+	if s.Chat != nil {
+		topics = append(topics, events.Chat)
+	}
+	c, unsubscribe := s.Events.Subscribe(topics...)
 	defer unsubscribe()
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
+	var chatWake <-chan struct{}
+	if cs != nil {
+		defer cs.close()
+		chatWake = cs.l.Wake()
+	}
 	// A dropped stream reconnects after a second (the browser's
 	// EventSource does it; htmx's extension backs off further).
-	fmt.Fprint(w, "retry: 1000\n\n")
-	if err := rc.Flush(); err != nil {
+	sse, ok := startSSE(w, r, s.streams)
+	if !ok {
 		return
 	}
 	announce := func(kind string) {
@@ -235,12 +258,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	announce("view")
 	defer announce("leave")
+	if cs != nil {
+		if err := cs.catchUp(ctx, sse); err != nil || sse.flush() != nil {
+			return
+		}
+		s.Chat.AskVisitor(ctx, cs.conv)
+	}
 
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
 		var name, data string
-		var id uint64
 		select {
 		case <-ctx.Done():
 			return
@@ -249,10 +277,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 			s.touchPresence(ctx, me)
 			announce("view")
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
+			if sse.comment("ping") != nil || sse.flush() != nil {
 				return
 			}
-			if err := rc.Flush(); err != nil {
+			continue
+		case <-chatWake:
+			if cs.pending(ctx, sse) != nil || sse.flush() != nil {
 				return
 			}
 			continue
@@ -260,13 +290,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			id = e.ID
 			switch e.Topic {
 			case events.Tickets:
 				name, data = "tickets", e.TicketID
 				if ticketID != "" && (e.TicketID == ticketID || e.Kind == events.Resync) {
 					// Two lines: lists and counts, and this page's ticket.
-					if err := writeEvent(w, id, "tickets", data); err != nil {
+					if err := sse.event("", "tickets", data); err != nil {
 						return
 					}
 					name = "ticket"
@@ -278,21 +307,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				name, data = "viewers", e.By
 			case events.Staff:
 				name, data = "presence", e.By
+			case events.Chat:
+				var ok bool
+				if data, ok = chat.ConsoleNotice(e); !ok {
+					continue
+				}
+				name = "chats"
 			}
 		}
-		if err := writeEvent(w, id, name, data); err != nil {
-			return
-		}
-		if err := rc.Flush(); err != nil {
+		if sse.event("", name, data) != nil || sse.flush() != nil {
 			return
 		}
 	}
-}
-
-// writeEvent writes one SSE event. Ids grow per instance; resuming from
-// Last-Event-ID is not offered yet, so a reconnecting console simply
-// re-reads its fragments.
-func writeEvent(w http.ResponseWriter, id uint64, name, data string) error {
-	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, name, data)
-	return err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/canned"
+	"github.com/kefu-desk/kefu/internal/chat"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/email"
@@ -57,6 +58,10 @@ type Deps struct {
 	// email.DialIMAP).
 	Mailboxes *email.Mailboxes
 	MailDial  email.Dialer
+	// Chat, when set, adds the chat widget (/chat.js, /chat/v1), the chat
+	// queue and Admin › Live chat; ChatHub carries its live events.
+	Chat    *chat.Service
+	ChatHub *chat.Hub
 	// Portal, when set, adds the contact form (/contact) and the
 	// customer portal (/portal); EmbedOrigins are the sites that may
 	// frame the form (CSP frame-ancestors; empty allows any).
@@ -90,6 +95,9 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/signin", s.signin)
 	r.Post("/signout", s.signout)
 	r.Post("/language", s.setLanguage)
+	if s.Chat != nil {
+		s.chatWidgetRoutes(r)
+	}
 	if s.Portal != nil {
 		s.portalRoutes(r)
 	}
@@ -127,6 +135,9 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/team", s.teamFragment)
 
 		r.Route("/admin", s.adminRoutes)
+		if s.Chat != nil {
+			s.chatConsoleRoutes(r)
+		}
 	})
 	r.NotFound(s.notFound)
 	return r
@@ -165,6 +176,7 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 		var st string
 		_ = s.DB.Read.QueryRowContext(ctx, `SELECT status FROM staff_presence WHERE staff_id = $1`, a.ID).Scan(&st)
 		ctx = context.WithValue(ctx, presenceKey{}, st)
+		ctx = context.WithValue(ctx, chatOnKey{}, s.Chat != nil)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

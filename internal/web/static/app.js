@@ -296,6 +296,81 @@
     if (e.detail.elt && e.detail.elt.id === "views") showActiveView();
   });
 
+  // ---- live chat: a chat ticket's messages arrive appended by the
+  // stream (numbered; a reconnect replays what was missed), the agents'
+  // reading is reported, and a new chat or a customer's message in one
+  // of yours rings and shows in the title. ----
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-chat-append]")) return;
+    var m = /id="([^"]+)"/.exec(e.detail.data || "");
+    // Already on the page (the thread was re-read since): keep one.
+    if (m && document.getElementById(m[1])) e.preventDefault();
+  });
+  var sseOpened = false;
+  document.addEventListener("htmx:sseOpen", function () {
+    // After a reconnect the page re-reads what it shows; a chat's stream
+    // has already replayed its missed messages by number.
+    if (sseOpened) htmx.trigger(document.body, "ticket-changed");
+    sseOpened = true;
+  });
+  var chatRead = 0, unread = 0, typingTimer = 0;
+  // readChat reports the agents have read the chat up to seq (0: what the
+  // chat bar says arrived), once the page is in sight.
+  function readChat(seq) {
+    var bar = document.querySelector(".chat-bar[data-read-url]");
+    if (!bar) return;
+    if (!seq && +bar.dataset.visitorSeq > +bar.dataset.readSeq) seq = +bar.dataset.lastSeq;
+    unread = Math.max(unread, seq || 0);
+    if (document.visibilityState !== "visible" || unread <= chatRead) return;
+    chatRead = unread;
+    var body = new URLSearchParams({ seq: String(unread) });
+    fetch(bar.dataset.readUrl, { method: "POST", credentials: "same-origin", body: body }).catch(function () {});
+  }
+  document.addEventListener("visibilitychange", function () { readChat(0); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "chat-bar") readChat(0);
+  });
+  var beepCtx = null;
+  function ring() {
+    try {
+      beepCtx = beepCtx || new (window.AudioContext || window.webkitAudioContext)();
+      var o = beepCtx.createOscillator(), g = beepCtx.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.15, beepCtx.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.001, beepCtx.currentTime + 0.4);
+      o.connect(g).connect(beepCtx.destination);
+      o.start();
+      o.stop(beepCtx.currentTime + 0.4);
+    } catch (err) { /* no sound: the title still says it */ }
+    if (!/^\(\d+\) /.test(document.title)) document.title = "(1) " + document.title;
+  }
+  document.addEventListener("focus", function () { document.title = document.title.replace(/^\(\d+\) /, ""); }, true);
+  var waiting = -1;
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var a = e.detail.elt && e.detail.elt.id === "chat-side" && e.detail.elt.querySelector("[data-chat-waiting]");
+    if (!a) return;
+    var n = +a.dataset.chatWaiting;
+    if (waiting >= 0 && n > waiting) ring();
+    waiting = n;
+  });
+  document.addEventListener("htmx:sseMessage", function (e) {
+    var ev = e.detail || {};
+    if (ev.type === "chat") {
+      if (/class="msg customer"/.test(ev.data || "")) {
+        readChat(+ev.lastEventId);
+        var typing = document.getElementById("chat-typing");
+        if (typing) typing.textContent = ""; // what they typed has arrived
+      }
+    } else if (ev.type === "chat-typing") {
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { var t = document.getElementById("chat-typing"); if (t) t.textContent = ""; }, 10000);
+    } else if (ev.type === "chats" && /^message:/.test(ev.data || "")) {
+      var mine = document.querySelector('#chat-side [data-chat-ticket="' + ev.data.slice(8) + '"]');
+      var here = document.querySelector('.chat-panel') && document.querySelector('.ticket[data-ticket]');
+      if (mine && !(here && mine.getAttribute("href") === "/t/" + here.dataset.ticket)) ring();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     showActiveView();
     configureHtmx();
