@@ -3,6 +3,8 @@ package ticket
 import (
 	"sync"
 	"time"
+
+	"github.com/kefu-desk/kefu/internal/database"
 )
 
 // categoryCacheTTL is how long a category found active is taken to be
@@ -13,29 +15,41 @@ import (
 // (the instance that archived it forgets at once).
 const categoryCacheTTL = 5 * time.Second
 
-type categoryCache struct {
-	mu   sync.Mutex
-	keys map[string]time.Time // key → when it was found active
+// categories is the process's cache of active categories. It is keyed by
+// store, so the Services of one process (and copies of one, with other
+// hooks) share it.
+var categories = categoryCache{keys: map[categoryKey]time.Time{}}
+
+type categoryKey struct {
+	db  *database.DB
+	key string
 }
 
-func (c *categoryCache) active(key string, now time.Time) bool {
+type categoryCache struct {
+	mu   sync.Mutex
+	keys map[categoryKey]time.Time // when the category was found active
+}
+
+func (c *categoryCache) active(db *database.DB, key string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	at, ok := c.keys[key]
+	at, ok := c.keys[categoryKey{db, key}]
 	return ok && !now.Before(at) && now.Sub(at) < categoryCacheTTL
 }
 
-func (c *categoryCache) seen(key string, now time.Time) {
+func (c *categoryCache) seen(db *database.DB, key string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys == nil {
-		c.keys = map[string]time.Time{}
-	}
-	c.keys[key] = now
+	c.keys[categoryKey{db, key}] = now
 }
 
-func (c *categoryCache) drop() {
+// drop forgets db's categories.
+func (c *categoryCache) drop(db *database.DB) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.keys = nil
+	for k := range c.keys {
+		if k.db == db {
+			delete(c.keys, k)
+		}
+	}
 }

@@ -27,8 +27,6 @@ type Service struct {
 	Limits    Limits
 	// Hooks see every change inside the transaction that makes it.
 	Hooks []Hook
-
-	categories categoryCache
 }
 
 // Hook keeps state derived from tickets (SLA clocks, routing) in step
@@ -317,7 +315,7 @@ func (s *Service) checkRefs(ctx context.Context, q database.Querier, fs *kefu.Fi
 			fs.Add(c.field, "is not an id")
 			continue
 		}
-		if c.field == "category" && s.categories.active(c.value, s.Now()) {
+		if c.field == "category" && categories.active(s.DB, c.value, s.Now()) {
 			continue
 		}
 		var n int
@@ -327,7 +325,7 @@ func (s *Service) checkRefs(ctx context.Context, q database.Querier, fs *kefu.Fi
 		if n == 0 {
 			fs.Add(c.field, "no such %s: %s", strings.TrimSuffix(c.field, "_id"), c.value)
 		} else if c.field == "category" {
-			s.categories.seen(c.value, s.Now())
+			categories.seen(s.DB, c.value, s.Now())
 		}
 	}
 	return nil
