@@ -361,22 +361,7 @@ func parseAddress(s string) (kind, norm string, err error) {
 }
 
 // mask hides most of an address: w•••@example.cn, +86•••••8000.
-func mask(kind, norm string) string {
-	if kind == ByEmail {
-		local, domain, _ := strings.Cut(norm, "@")
-		r := []rune(local)
-		return string(r[:1]) + "•••@" + domain
-	}
-	keep := 4
-	if len(norm) <= keep+2 {
-		keep = 2
-	}
-	head := ""
-	if strings.HasPrefix(norm, "+") && len(norm) > keep+3 {
-		head = norm[:3]
-	}
-	return head + strings.Repeat("•", len(norm)-len(head)-keep) + norm[len(norm)-keep:]
-}
+func mask(kind, norm string) string { return customer.Mask(kind, norm) }
 
 // newCode is six decimal digits, uniformly random.
 func newCode() string {

@@ -304,6 +304,13 @@ func (s *Service) checkSolve(ctx context.Context, tx *sql.Tx, c ticket.Change, p
 		pol.Name, pol.MinProgressUpdates, t.Key, t.Status, n)
 }
 
+// ProgressUpdates counts the progress updates a ticket's customer has had
+// (its public replies), wherever they were written: in the ticket, or
+// with a workflow stage's decision.
+func ProgressUpdates(ctx context.Context, q database.Querier, ticketID string) (int, error) {
+	return countReplies(ctx, q, ticketID)
+}
+
 func countReplies(ctx context.Context, q database.Querier, ticketID string) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE ticket_id = $1 AND kind = 'reply'`, ticketID).Scan(&n)

@@ -18,7 +18,7 @@ import (
 type Notification struct {
 	ID        string     `json:"id"`
 	TicketID  string     `json:"ticket_id,omitempty"`
-	Kind      string     `json:"kind" doc:"sla.warning, sla.breach or sla.escalation"`
+	Kind      string     `json:"kind" doc:"sla.warning, sla.breach, sla.escalation, or workflow.* for workflow hand-offs"`
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
 	ReadAt    *time.Time `json:"read_at,omitempty"`
@@ -117,25 +117,44 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, eventID string, f *fir
 		to = append(to, ids...)
 	}
 	slices.Sort(to)
+	return s.NotifyStaff(ctx, tx, eventID, slices.Compact(to), t.ID, "sla."+f.kind, f.text)
+}
+
+// NotifyStaff gives each of staffIDs an in-app notice about ticketID and,
+// with a job queue, an email notice, in tx. key makes the email jobs of
+// one occasion unique per recipient.
+func (s *Service) NotifyStaff(ctx context.Context, tx *sql.Tx, key string, staffIDs []string, ticketID, kind, text string) error {
 	now := s.Now()
-	for _, staffID := range slices.Compact(to) {
+	for _, staffID := range staffIDs {
 		_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, staff_id, ticket_id, kind, text, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, kefu.NewID(), staffID, t.ID, "sla."+f.kind, f.text, now)
+			VALUES ($1, $2, $3, $4, $5, $6)`, kefu.NewID(), staffID, ticketID, kind, text, now)
 		if err != nil {
 			return fmt.Errorf("sla: notification: %w", err)
 		}
 		if s.Enqueue == nil {
 			continue
 		}
-		payload, _ := json.Marshal(map[string]string{"staff_id": staffID, "ticket_id": t.ID, "text": f.text})
-		if err := s.Enqueue(ctx, tx, EmailKind, eventID+":"+staffID, payload, now); err != nil {
+		payload, err := jsonPayload(map[string]string{"staff_id": staffID, "ticket_id": ticketID, "text": text})
+		if err != nil {
+			return err
+		}
+		if err := s.Enqueue(ctx, tx, EmailKind, key+":"+staffID, payload, now); err != nil {
 			return fmt.Errorf("sla: email job: %w", err)
 		}
 	}
 	return nil
 }
 
-// recipients resolves a notify action to staff ids. An unassigned ticket's
+func jsonPayload(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("sla: payload: %w", err)
+	}
+	return b, nil
+}
+
+// recipients resolves a notify action to staff ids ("supervisors" and
+// "department" of the action's department, else the ticket's). An unassigned ticket's
 // "assignee" notice goes to the supervisors; a department without
 // supervisors hands "supervisors" to every supervisor, and with none at
 // all to the administrators, so a breach is never announced to nobody.
@@ -147,7 +166,11 @@ func recipients(ctx context.Context, q database.Querier, a Action, t *ticket.Tic
 		}
 		return supervisors(ctx, q, t.DepartmentID)
 	case ToSupervisors:
-		return supervisors(ctx, q, t.DepartmentID)
+		dep := a.DepartmentID
+		if dep == "" {
+			dep = t.DepartmentID
+		}
+		return supervisors(ctx, q, dep)
 	case ToDepartment:
 		dep := a.DepartmentID
 		if dep == "" {

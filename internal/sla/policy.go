@@ -127,7 +127,7 @@ const (
 // Recipients of a notify action.
 const (
 	ToAssignee    = "assignee"    // the ticket's assignee; its department's supervisors when unassigned
-	ToSupervisors = "supervisors" // supervisors of the ticket's department (all supervisors when none)
+	ToSupervisors = "supervisors" // supervisors of DepartmentID, default the ticket's department (all supervisors when none)
 	ToDepartment  = "department"  // everyone in DepartmentID
 	ToStaff       = "staff"       // StaffID
 )
@@ -350,7 +350,11 @@ func checkAction(fs *kefu.Fields, f string, a Action, checkID func(field, kind, 
 	switch a.Kind {
 	case Notify:
 		switch a.To {
-		case ToAssignee, ToSupervisors:
+		case ToAssignee:
+		case ToSupervisors:
+			if a.DepartmentID != "" {
+				checkID(f+".department_id", "department", a.DepartmentID)
+			}
 		case ToDepartment:
 			checkID(f+".department_id", "department", a.DepartmentID)
 		case ToStaff:

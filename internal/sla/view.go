@@ -43,6 +43,18 @@ type TicketSLA struct {
 	Agreements         []Agreement `json:"agreements"`
 }
 
+// TicketPolicy returns the policy that governs a ticket, or nil when none
+// does: a workflow on the ticket counts its stage deadlines in the
+// policy's calendar, takes the policy's stage deadlines by key and its
+// progress-update minimum.
+func (s *Service) TicketPolicy(ctx context.Context, q database.Querier, ticketID string) (*Policy, error) {
+	st, err := loadTicketState(ctx, q, ticketID)
+	if err != nil || st.PolicyID == "" {
+		return nil, err
+	}
+	return getPolicy(ctx, q, st.PolicyID)
+}
+
 // ForTicket returns the ticket's clocks with their state and time left as
 // of now.
 func (s *Service) ForTicket(ctx context.Context, ticketID string) (*TicketSLA, error) {
