@@ -137,7 +137,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Chat.Init()
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Chat)
 	a.ChatHub = chat.NewHub(a.Chat)
-	a.Web = web.New(web.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
+	a.Web = web.New(web.Deps{DB: db, Shop: a.Shop, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Portal: a.Portal, Chat: a.Chat, ChatHub: a.ChatHub})
 	return a

@@ -77,6 +77,11 @@ func (c *DemoCmd) load(ctx context.Context, app *App) error {
 	if err := demo.SeedSLA(ctx, app.Calendars, app.SLA); err != nil {
 		return err
 	}
+	shopRes, err := demo.SeedShop(ctx, app.Shop, app.DB, app.Now(), 1)
+	if err != nil {
+		return err
+	}
+	slog.Info("demo shop loaded", "products", shopRes.Products, "orders", shopRes.Orders)
 	if rest := c.Tickets - seeded; rest > 0 {
 		last := time.Now()
 		err := demo.Bulk(ctx, app.DB, rest, app.Now(), 2, func(done int) {

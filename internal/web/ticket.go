@@ -37,6 +37,8 @@ type ticketData struct {
 	// with its errors under "agree." or "waive.".
 	SLAForm   url.Values
 	SLAErrors map[string]string
+	// Order is the order the ticket names; nil without a shop service.
+	Order *orderView
 }
 
 // change is one field's value as the editor saw it and as it is now.
@@ -96,6 +98,10 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Viewers = s.viewers.of(d.T.ID, kefu.ActorFrom(ctx).ID)
+	if d.Order, err = s.orderOf(ctx, d.T); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	render(w, r, http.StatusOK, ticketPage(d))
 }
 

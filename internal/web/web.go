@@ -27,6 +27,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/search"
+	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -58,6 +59,8 @@ type Deps struct {
 	// email.DialIMAP).
 	Mailboxes *email.Mailboxes
 	MailDial  email.Dialer
+	// Shop, when set, shows beside each ticket the order it names.
+	Shop *shop.Service
 	// Chat, when set, adds the chat widget (/chat.js, /chat/v1), the chat
 	// queue and Admin › Live chat; ChatHub carries its live events.
 	Chat    *chat.Service
@@ -117,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/t/{key}", s.ticketPage)
 		r.Get("/t/{key}/thread", s.threadFragment)
 		r.Get("/t/{key}/props", s.propsFragment)
+		r.Get("/t/{key}/order", s.orderFragment)
 		r.Patch("/t/{key}", s.updateTicket)
 		r.Post("/t/{key}/messages", s.addMessage)
 		r.Post("/t/{key}/merge", s.merge)
