@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -102,12 +101,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads /proc")
 	}
-	bin := filepath.Join(b.TempDir(), "kefu")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		b.Fatalf("go build: %v", err)
-	}
+	bin := buildKefu(b)
 	for _, engine := range databasetest.Engines() {
 		b.Run(engine, func(b *testing.B) {
 			location := filepath.Join(b.TempDir(), "kefu.db")
@@ -115,21 +109,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 				location = freshPostgresURL(b)
 			}
 			addr := freeAddr(b)
-			cmd := exec.Command(bin, "serve", "--db", location, "--data-dir", b.TempDir(), "--listen", addr)
-			cmd.Env = append(os.Environ(), "KEFU_DB=", "KEFU_LISTEN=")
-			if err := cmd.Start(); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				cmd.Process.Signal(os.Interrupt)
-				done := make(chan struct{})
-				go func() { cmd.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					cmd.Process.Kill()
-				}
-			})
+			cmd := runKefu(b, bin, "serve", "--db", location, "--data-dir", b.TempDir(), "--listen", addr)
 			waitReady(b, "http://"+addr+"/readyz")
 			time.Sleep(3 * time.Second) // idle
 			var rss float64
@@ -143,7 +123,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 
 // freshPostgresURL returns the URL of a new migrated schema, removed when
 // the benchmark ends.
-func freshPostgresURL(b *testing.B) string {
+func freshPostgresURL(b testing.TB) string {
 	db := databasetest.Open(b, "postgres")
 	var schema string
 	if err := db.Read.QueryRow(`SELECT current_schema()`).Scan(&schema); err != nil {
@@ -157,7 +137,7 @@ func freshPostgresURL(b *testing.B) string {
 	return base + sep + "search_path=" + schema
 }
 
-func freeAddr(b *testing.B) string {
+func freeAddr(b testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -166,7 +146,7 @@ func freeAddr(b *testing.B) string {
 	return ln.Addr().String()
 }
 
-func waitReady(b *testing.B, url string) {
+func waitReady(b testing.TB, url string) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := http.Get(url)
