@@ -56,3 +56,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzSkeleton$$' -fuzztime=15s ./internal/email/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./internal/calendar/
 	$(GO) test -run='^$$' -fuzz='^FuzzAPIDecoding$$' -fuzztime=20s ./cmd/kefu/
+	$(GO) test -run='^$$' -fuzz='^FuzzReadOrders$$' -fuzztime=10s ./internal/shop/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,7 +62,9 @@ type ImportOrdersCmd struct {
 }
 
 // Run checks the whole file, then imports it, and prints what it did.
-func (c *ImportOrdersCmd) Run(ctx context.Context) error {
+func (c *ImportOrdersCmd) Run(ctx context.Context) error { return c.run(ctx, os.Stdout) }
+
+func (c *ImportOrdersCmd) run(ctx context.Context, w io.Writer) error {
 	f, err := os.Open(c.File)
 	if err != nil {
 		return err
@@ -87,9 +90,9 @@ func (c *ImportOrdersCmd) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Printf("%s: %d orders in %d lines: %d created, %d updated, %d unchanged, in %s\n", name, res.Orders, res.Lines,
+	_, err = fmt.Fprintf(w, "%s: %d orders in %d lines: %d created, %d updated, %d unchanged, in %s\n", name, res.Orders, res.Lines,
 		res.Created, res.Updated, res.Unchanged, time.Since(started).Round(time.Millisecond))
-	return nil
+	return err
 }
 
 // ShopCmd manages shops from the command line.

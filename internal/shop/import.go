@@ -233,7 +233,6 @@ func readOrders(file io.Reader, sh *Shop, each func(*doc) error, bad func(*LineE
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			bad(csvError(err, names))
 			var pe *csv.ParseError
@@ -242,6 +241,7 @@ func readOrders(file io.Reader, sh *Shop, each func(*doc) error, bad func(*LineE
 			}
 			return nil
 		}
+		line, _ := r.FieldPos(0)
 		res.Lines++
 		cell := func(name string) string {
 			if i, ok := cols[name]; ok {
