@@ -64,7 +64,13 @@ func (r response) field(t *testing.T, name string) string {
 
 func startAPI(t *testing.T, db *database.DB) (*App, *apiClient) {
 	t.Helper()
-	app := newApp(db, t.TempDir(), false, clock, auth.TestParams)
+	return startAPIAt(t, db, clock)
+}
+
+// startAPIAt is startAPI with the clock every service of the app reads.
+func startAPIAt(t *testing.T, db *database.DB, now func() time.Time) (*App, *apiClient) {
+	t.Helper()
+	app := newApp(db, t.TempDir(), false, now, auth.TestParams)
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(srv.Close)
 
@@ -311,6 +317,7 @@ func TestAPIContract(t *testing.T) {
 		exerciseCanned(t, c)
 		exercisePortal(t, app, c)
 		exerciseShop(t, app, c)
+		exerciseAftersales(t, c)
 
 		checkAllOperations(t, c)
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/api"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/blob"
@@ -68,6 +69,8 @@ type App struct {
 	Portal *portal.Service
 	// Shop mirrors the shops' catalogues and orders.
 	Shop *shop.Service
+	// Aftersales runs returns, exchanges, repairs, refunds and complaints.
+	Aftersales *aftersales.Service
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -123,10 +126,11 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 		SLA: a.SLA, Hashes: a.Auth}
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Portal)
 	a.Shop = newShop(a)
+	a.Aftersales = newAftersales(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP, Portal: a.Portal,
-		Shop: a.Shop})
+		Shop: a.Shop, Aftersales: a.Aftersales})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})

@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/canned"
@@ -57,6 +58,8 @@ type Deps struct {
 	Portal *portal.Service
 	// Shop, when set, adds the shops, products and orders.
 	Shop *shop.Service
+	// Aftersales, when set, adds after-sales cases and their report.
+	Aftersales *aftersales.Service
 }
 
 // Server is the API handler with its OpenAPI description.

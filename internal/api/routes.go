@@ -68,4 +68,7 @@ func (s *Server) routes() {
 	if s.Shop != nil {
 		s.shopRoutes()
 	}
+	if s.Aftersales != nil {
+		s.aftersalesRoutes()
+	}
 }

@@ -1,0 +1,80 @@
+package aftersales_test
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/aftersales"
+	"github.com/kefu-desk/kefu/internal/calendar"
+	"github.com/kefu-desk/kefu/internal/database"
+	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/demo"
+	"github.com/kefu-desk/kefu/internal/sla"
+)
+
+// The report's target: a year of 1,000,000 orders and 100,000 cases in
+// under 2 s.
+const (
+	benchOrders = 1_000_000
+	benchCases  = 100_000
+)
+
+// BenchmarkReturnReport computes the after-sales report (return rates by
+// reason, SKU, product, supplier and month; refund lead times; QC
+// failures; repair turnaround; complaints) over a year of a store with
+// 1,000,000 orders and 100,000 cases. Set KEFU_BENCH_LARGE=1: the first
+// run builds the store (minutes) and keeps it for later runs, under
+// os.TempDir()/kefu-bench or a schema of the test PostgreSQL database.
+func BenchmarkReturnReport(b *testing.B) {
+	if os.Getenv("KEFU_BENCH_LARGE") == "" {
+		b.Skip("set KEFU_BENCH_LARGE=1 to benchmark the report over a store of a million orders")
+	}
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Midnight in the shop's zone: the year is twelve whole months.
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai)
+	for _, engine := range databasetest.Engines() {
+		b.Run(engine, func(b *testing.B) {
+			started := time.Now()
+			db := databasetest.Cached(b, engine, "aftersales_1m", func(db *database.DB) error {
+				return demo.AftersalesBench(context.Background(), db, benchOrders, benchCases, now, func(what string, done int) {
+					if done%100_000 == 0 {
+						b.Logf("%s: %d %s in %s", engine, done, what, time.Since(started).Round(time.Second))
+					}
+				})
+			})
+			s := &aftersales.Service{DB: db, Now: func() time.Time { return now },
+				SLA: &sla.Service{DB: db, Now: func() time.Time { return now }, Calendars: &calendar.Service{DB: db, Now: func() time.Time { return now }}}}
+			ctx := kefu.WithActor(context.Background(), kefu.System)
+			f := aftersales.ReportFilter{From: now.AddDate(-1, 0, 0), To: now, Period: "month"}
+			r, err := s.ReturnReport(ctx, f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Orders < benchOrders*99/100 || r.Returns < benchCases/2 || len(r.BySKU) == 0 || len(r.ByPeriod) != 12 {
+				b.Fatalf("report over %d orders, %d returns, %d SKUs, %d months; want (nearly) every order, most cases, 12 months",
+					r.Orders, r.Returns, len(r.BySKU), len(r.ByPeriod))
+			}
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				if _, err := s.ReturnReport(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
