@@ -319,6 +319,7 @@ func TestAPIContract(t *testing.T) {
 		exerciseShop(t, app, c)
 		exerciseAftersales(t, c)
 
+		exerciseWorkflows(t, c)
 		checkAllOperations(t, c)
 	})
 }

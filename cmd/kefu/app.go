@@ -28,6 +28,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
 	"github.com/kefu-desk/kefu/internal/web"
+	"github.com/kefu-desk/kefu/internal/workflow"
 )
 
 // StoreConfig says where Kefu keeps its data.
@@ -71,6 +72,8 @@ type App struct {
 	Shop *shop.Service
 	// Aftersales runs returns, exchanges, repairs, refunds and complaints.
 	Aftersales *aftersales.Service
+	// Workflows runs after-sales chains stage by stage.
+	Workflows *workflow.Service
 }
 
 // clock is the only reader of the wall clock; everything else is handed
@@ -127,10 +130,11 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Tickets.Hooks = append(a.Tickets.Hooks, a.Portal)
 	a.Shop = newShop(a)
 	a.Aftersales = newAftersales(a)
+	a.Workflows = newWorkflows(a)
 	a.API = api.New(api.Deps{DB: db, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth, Sessions: a.Sessions, Now: now,
 		Calendars: a.Calendars, SLA: a.SLA, Search: a.Search, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, Inbound: a.Mail.Inbound, Outbound: a.Mail.Outbound, IMAPDial: email.DialIMAP, Portal: a.Portal,
-		Shop: a.Shop, Aftersales: a.Aftersales})
+		Shop: a.Shop, Aftersales: a.Aftersales, Workflows: a.Workflows})
 	// Every committed ticket change reaches open consoles on every instance.
 	a.Events = events.New(db, slog.Default())
 	a.Tickets.Hooks = append(a.Tickets.Hooks, events.Hook{Bus: a.Events})
@@ -143,7 +147,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.ChatHub = chat.NewHub(a.Chat)
 	a.Web = web.New(web.Deps{DB: db, Shop: a.Shop, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
-		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Portal: a.Portal, Chat: a.Chat, ChatHub: a.ChatHub})
+		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Chat: a.Chat, ChatHub: a.ChatHub, Portal: a.Portal})
 	return a
 }
 

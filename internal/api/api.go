@@ -31,6 +31,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
+	"github.com/kefu-desk/kefu/internal/workflow"
 )
 
 // Version is the API's version in the OpenAPI document.
@@ -58,6 +59,8 @@ type Deps struct {
 	Portal *portal.Service
 	// Shop, when set, adds the shops, products and orders.
 	Shop *shop.Service
+	// Workflows runs after-sales chains.
+	Workflows *workflow.Service
 	// Aftersales, when set, adds after-sales cases and their report.
 	Aftersales *aftersales.Service
 }

@@ -71,4 +71,7 @@ func (s *Server) routes() {
 	if s.Aftersales != nil {
 		s.aftersalesRoutes()
 	}
+	if s.Workflows != nil {
+		s.workflowRoutes()
+	}
 }

@@ -3,9 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"strings"
 	"time"
 
@@ -254,19 +251,7 @@ func (s *Server) getAttachment(ctx context.Context, in *idPath) (*huma.StreamRes
 	if err != nil {
 		return nil, err
 	}
-	disposition := "attachment"
-	if strings.HasPrefix(a.ContentType, "image/") && a.ContentType != "image/svg+xml" {
-		disposition = "inline"
-	}
-	return &huma.StreamResponse{Body: func(hc huma.Context) {
-		defer f.Close()
-		hc.SetHeader("Content-Type", a.ContentType)
-		hc.SetHeader("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": a.Filename}))
-		hc.SetHeader("Content-Length", fmt.Sprint(a.Size))
-		hc.SetHeader("Cache-Control", "private, max-age=31536000, immutable")
-		hc.SetHeader("X-Content-Type-Options", "nosniff")
-		io.Copy(hc.BodyWriter(), f)
-	}}, nil
+	return streamFile(a.ContentType, a.Filename, a.Size, f), nil
 }
 
 type categoriesOut struct {

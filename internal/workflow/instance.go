@@ -13,7 +13,6 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
-	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -202,7 +201,7 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Detail, error) {
 		}
 		sub.CaseKind, sub.Amount, sub.Currency = c.Kind, c.Amount, c.Currency
 	}
-	def, err := s.choose(ctx, in.Definition, sub)
+	def, err := s.choose(ctx, in.Definition, &sub)
 	if err != nil {
 		return nil, err
 	}
@@ -249,8 +248,9 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Detail, error) {
 }
 
 // choose returns the chain to start: ref, if its conditions hold, else
-// the first enabled one whose conditions hold.
-func (s *Service) choose(ctx context.Context, ref string, sub Subject) (*Definition, error) {
+// the first enabled one whose conditions hold. A chain named without a
+// cause gives the request its (first) cause.
+func (s *Service) choose(ctx context.Context, ref string, sub *Subject) (*Definition, error) {
 	if ref != "" {
 		d, err := getDefinition(ctx, s.DB.Read, ref)
 		if kefu.IsCode(err, kefu.NotFound) {
@@ -262,7 +262,10 @@ func (s *Service) choose(ctx context.Context, ref string, sub Subject) (*Definit
 		if d.Disabled {
 			return nil, kefu.Fieldf("definition", "workflow %s is disabled", d.Key)
 		}
-		if ok, why := d.Entry.Matches(sub); !ok {
+		if sub.Cause == "" && len(d.Entry.Causes) > 0 {
+			sub.Cause = d.Entry.Causes[0]
+		}
+		if ok, why := d.Entry.Matches(*sub); !ok {
 			return nil, kefu.Fieldf("definition", "workflow %s does not apply: %s", d.Key, why)
 		}
 		return d, nil
@@ -272,7 +275,7 @@ func (s *Service) choose(ctx context.Context, ref string, sub Subject) (*Definit
 		return nil, err
 	}
 	for i := range ds {
-		if ok, _ := ds[i].Entry.Matches(sub); ok && !ds[i].Disabled {
+		if ok, _ := ds[i].Entry.Matches(*sub); ok && !ds[i].Disabled {
 			return &ds[i], nil
 		}
 	}
@@ -323,14 +326,10 @@ func (s *Service) changed(ctx context.Context, tx *sql.Tx, r *instanceRow, t *ti
 		TicketID: t.ID, CustomerID: t.CustomerID, Changes: changes}); err != nil {
 		return err
 	}
-	if s.Bus == nil {
+	if s.Changed == nil {
 		return nil
 	}
-	e := events.Event{Topic: events.Tickets, TicketID: t.ID, Kind: "workflow", Version: t.Version}
-	if a := kefu.ActorFrom(ctx); a.Kind == kefu.ActorStaff {
-		e.By = a.ID
-	}
-	return s.Bus.PublishTx(ctx, tx, e)
+	return s.Changed(ctx, tx, t.ID)
 }
 
 // pendingKey carries a step to record in the transaction of the reply

@@ -15,7 +15,6 @@ import (
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/customer"
 	"github.com/kefu-desk/kefu/internal/database"
-	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
@@ -61,8 +60,9 @@ type Service struct {
 	// tickets only, and stages show no items or amounts.
 	Cases  Cases
 	Orders Orders
-	// Bus, when set, tells open consoles that a ticket's chain moved.
-	Bus *events.Bus
+	// Changed, when set, is told in the transaction of every change of a
+	// ticket's chain (the composition root tells open consoles).
+	Changed func(ctx context.Context, tx *sql.Tx, ticketID string) error
 
 	versions sync.Map // definition id + version → *Document; versions never change
 }
