@@ -59,7 +59,7 @@ type wfInstance struct {
 			Phones []string `json:"phones"`
 			Masked bool     `json:"masked"`
 		} `json:"customer"`
-		Conversation []struct{ From, Text string } `json:"conversation"`
+		Conversation []struct{ From, Text string }   `json:"conversation"`
 		Photos       []struct{ ID, Filename string } `json:"photos"`
 		Items        []struct {
 			SKU       string `json:"sku"`
