@@ -13,7 +13,7 @@ const bulkParams = 30000
 // bulkRows is the most rows one statement carries. Every full chunk is
 // the same statement text, so its prepared statement is reused from the
 // statement cache instead of being parsed again.
-const bulkRows = 250
+const bulkRows = 500
 
 // BulkInsert collects rows for multi-row INSERTs, for bulk writes
 // (imports, generated stores) that would otherwise make one round trip
@@ -48,6 +48,9 @@ func (b *BulkInsert) OnConflict(clause string) *BulkInsert {
 func (b *BulkInsert) Add(vals ...any) {
 	if len(vals) != b.cols {
 		panic(fmt.Sprintf("database: bulk insert into %s: %d values for %d columns", b.into, len(vals), b.cols))
+	}
+	if b.args == nil {
+		b.args = make([]any, 0, b.cols*bulkRows)
 	}
 	b.args = append(b.args, vals...)
 }

@@ -30,7 +30,12 @@ func BenchmarkImportOrders(b *testing.B) {
 	if s := os.Getenv("KEFU_BENCH_ORDERS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	path := filepath.Join(b.TempDir(), "orders.csv")
+	// KEFU_BENCH_CSV keeps the generated file, to time kefu import orders
+	// with it by hand.
+	path := os.Getenv("KEFU_BENCH_CSV")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "orders.csv")
+	}
 	lines, err := writeOrdersCSV(path, n, cst("2025-05-03 10:00"))
 	if err != nil {
 		b.Fatal(err)
@@ -48,7 +53,7 @@ func BenchmarkImportOrders(b *testing.B) {
 				}
 				b.StartTimer()
 				cpu0 := cpuTime()
-				res, err := e.s.ImportOrders(e.ctx, f, shop.ImportOptions{Notify: os.Getenv("KEFU_BENCH_NONOTIFY") == ""})
+				res, err := e.s.ImportOrders(e.ctx, f, shop.ImportOptions{Notify: true})
 				cpu += cpuTime() - cpu0
 				f.Close()
 				if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
@@ -45,72 +46,87 @@ func (in *ProductInput) product(sh *Shop) (*Product, error) {
 	var fs kefu.Fields
 	p := &Product{Shop: sh.Code, Code: strings.TrimSpace(in.Code), Name: strings.TrimSpace(in.Name), Supplier: strings.TrimSpace(in.Supplier),
 		Category: strings.TrimSpace(in.Category), Material: strings.TrimSpace(in.Material), Terms: in.Terms, SKUs: []SKU{}}
-	checkCode(&fs, "code", p.Code)
-	checkText(&fs, "name", p.Name, 1, 300)
-	checkText(&fs, "supplier", p.Supplier, 0, 200)
-	checkText(&fs, "category", p.Category, 0, 100)
-	checkText(&fs, "material", p.Material, 0, 200)
+	checkCode(&fs, at{}, "code", p.Code)
+	checkText(&fs, at{}, "name", p.Name, 1, 300)
+	checkText(&fs, at{}, "supplier", p.Supplier, 0, 200)
+	checkText(&fs, at{}, "category", p.Category, 0, 100)
+	checkText(&fs, at{}, "material", p.Material, 0, 200)
 	in.Terms.validate(&fs, "terms.")
 	if len(in.SKUs) == 0 {
 		fs.Add("skus", "must list at least one SKU")
 	}
 	seen := map[string]int{}
 	for i, si := range in.SKUs {
-		f := fmt.Sprintf("skus[%d].", i)
+		f := at{list: "skus", i: i}
 		k := SKU{Code: strings.TrimSpace(si.Code), Name: strings.TrimSpace(si.Name), Size: strings.TrimSpace(si.Size),
 			Colour: strings.TrimSpace(si.Colour), Material: strings.TrimSpace(si.Material), StockStatus: si.StockStatus,
 			StockQuantity: si.StockQuantity, Terms: si.Terms}
-		checkCode(&fs, f+"code", k.Code)
+		checkCode(&fs, f, "code", k.Code)
 		if j, dup := seen[k.Code]; dup && k.Code != "" {
-			fs.Add(f+"code", "repeats skus[%d]", j)
+			fs.Add(f.field("code"), "repeats skus[%d]", j)
 		}
 		seen[k.Code] = i
-		checkText(&fs, f+"name", k.Name, 0, 300)
-		checkText(&fs, f+"size", k.Size, 0, 50)
-		checkText(&fs, f+"colour", k.Colour, 0, 100)
-		checkText(&fs, f+"material", k.Material, 0, 200)
+		checkText(&fs, f, "name", k.Name, 0, 300)
+		checkText(&fs, f, "size", k.Size, 0, 50)
+		checkText(&fs, f, "colour", k.Colour, 0, 100)
+		checkText(&fs, f, "material", k.Material, 0, 200)
 		price, msg := parseMoney(si.Price, sh.Currency)
 		if msg != "" {
-			fs.Add(f+"price", "%s", msg)
+			fs.Add(f.field("price"), "%s", msg)
 		} else if price < 0 {
-			fs.Add(f+"price", "must not be negative")
+			fs.Add(f.field("price"), "must not be negative")
 		}
 		k.Price = formatMoney(price, sh.Currency)
 		if k.StockStatus == "" {
 			k.StockStatus = InStock
 		}
 		if !slices.Contains(StockStatuses, k.StockStatus) {
-			fs.Add(f+"stock_status", "must be one of in_stock, low_stock, out_of_stock, preorder, discontinued")
+			fs.Add(f.field("stock_status"), "must be one of in_stock, low_stock, out_of_stock, preorder, discontinued")
 		}
 		if k.StockQuantity != nil && *k.StockQuantity < 0 {
-			fs.Add(f+"stock_quantity", "must not be negative")
+			fs.Add(f.field("stock_quantity"), "must not be negative")
 		}
-		si.Terms.validate(&fs, f+"terms.")
+		si.Terms.validate(&fs, f.field("terms."))
 		p.SKUs = append(p.SKUs, k)
 	}
 	return p, fs.Err()
 }
 
 // checkCode checks a shop's own key (product or SKU code, order number).
-func checkCode(fs *kefu.Fields, field, code string) {
+func checkCode(fs *kefu.Fields, a at, name, code string) {
 	switch {
 	case code == "":
-		fs.Add(field, "is required")
+		fs.Add(a.field(name), "is required")
 	case len(code) > 100:
-		fs.Add(field, "must be at most 100 bytes")
+		fs.Add(a.field(name), "must be at most 100 bytes")
 	case strings.ContainsAny(code, "/?#\x00\n\r\t"):
-		fs.Add(field, "must not contain / ? # or control characters")
+		fs.Add(a.field(name), "must not contain / ? # or control characters")
 	}
 }
 
-func checkText(fs *kefu.Fields, field, v string, least, most int) {
-	n := len([]rune(v))
+func checkText(fs *kefu.Fields, a at, name, v string, least, most int) {
+	n := utf8.RuneCountInString(v)
 	switch {
 	case n < least:
-		fs.Add(field, "is required")
+		fs.Add(a.field(name), "is required")
 	case n > most:
-		fs.Add(field, "must be at most %d characters", most)
+		fs.Add(a.field(name), "must be at most %d characters", most)
 	}
+}
+
+// at names a part of an input (items[2], or the top level); the names of
+// its fields are built only for a problem: an import checks millions.
+type at struct {
+	prefix string // an enclosing part, such as "shipments[0]."
+	list   string // "items"; "" for the top level
+	i      int
+}
+
+func (a at) field(name string) string {
+	if a.list == "" {
+		return a.prefix + name
+	}
+	return fmt.Sprintf("%s%s[%d].%s", a.prefix, a.list, a.i, name)
 }
 
 // CreateProduct stores a new product; one whose code the shop already has

@@ -1,7 +1,6 @@
 package shop
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func (in *OrderInput) order(sh *Shop) (*doc, error) {
 	o := &Order{Shop: sh.Code, Number: NormalizeNumber(in.Number), Status: in.Status, Currency: strings.TrimSpace(in.Currency),
 		PaymentMethod: strings.TrimSpace(in.PaymentMethod), ExpectedDelivery: strings.TrimSpace(in.ExpectedDelivery),
 		ShippingAddress: strings.TrimSpace(in.ShippingAddress), Note: strings.TrimSpace(in.Note), Items: []Item{}, Shipments: []Shipment{}}
-	checkCode(&fs, "number", o.Number)
+	checkCode(&fs, at{}, "number", o.Number)
 	if o.Status == "" {
 		o.Status = Pending
 	}
@@ -92,9 +91,9 @@ func (in *OrderInput) order(sh *Shop) (*doc, error) {
 	if msg := checkCurrency(o.Currency); msg != "" {
 		fs.Add("currency", "%s", msg)
 	}
-	checkText(&fs, "payment_method", o.PaymentMethod, 0, 50)
-	checkText(&fs, "shipping_address", o.ShippingAddress, 0, 1000)
-	checkText(&fs, "note", o.Note, 0, 2000)
+	checkText(&fs, at{}, "payment_method", o.PaymentMethod, 0, 50)
+	checkText(&fs, at{}, "shipping_address", o.ShippingAddress, 0, 1000)
+	checkText(&fs, at{}, "note", o.Note, 0, 2000)
 	if in.OrderedAt.IsZero() {
 		fs.Add("ordered_at", "is required")
 	}
@@ -119,22 +118,22 @@ func (in *OrderInput) order(sh *Shop) (*doc, error) {
 	}
 	var sum int64
 	for i, it := range in.Items {
-		f := fmt.Sprintf("items[%d].", i)
+		f := at{list: "items", i: i}
 		item := Item{SKU: strings.TrimSpace(it.SKU), Name: strings.TrimSpace(it.Name), Quantity: it.Quantity, TrackingNumber: strings.TrimSpace(it.TrackingNumber)}
-		checkCode(&fs, f+"sku", item.SKU)
-		checkText(&fs, f+"name", item.Name, 0, 300)
+		checkCode(&fs, f, "sku", item.SKU)
+		checkText(&fs, f, "name", item.Name, 0, 300)
 		if it.Quantity < 1 || it.Quantity > 100000 {
-			fs.Add(f+"quantity", "must be a whole number from 1 to 100000")
+			fs.Add(f.field("quantity"), "must be a whole number from 1 to 100000")
 		}
 		var msg string
 		if strings.TrimSpace(it.UnitPrice) == "" {
-			fs.Add(f+"unit_price", "is required")
+			fs.Add(f.field("unit_price"), "is required")
 		} else if item.price, msg = parseMoney(it.UnitPrice, o.Currency); msg != "" {
-			fs.Add(f+"unit_price", "%s", msg)
+			fs.Add(f.field("unit_price"), "%s", msg)
 		} else if item.price < 0 {
-			fs.Add(f+"unit_price", "must not be negative")
+			fs.Add(f.field("unit_price"), "must not be negative")
 		}
-		checkText(&fs, f+"tracking_number", item.TrackingNumber, 0, 100)
+		checkText(&fs, f, "tracking_number", item.TrackingNumber, 0, 100)
 		sum += item.price * int64(max(0, it.Quantity))
 		o.Items = append(o.Items, item)
 	}
@@ -160,28 +159,28 @@ func (in *OrderInput) order(sh *Shop) (*doc, error) {
 	}
 	seen := map[string]int{}
 	for i, si := range in.Shipments {
-		f := fmt.Sprintf("shipments[%d].", i)
+		f := at{list: "shipments", i: i}
 		sp := Shipment{Carrier: strings.TrimSpace(si.Carrier), TrackingNumber: strings.TrimSpace(si.TrackingNumber), Status: si.Status,
 			ShippedAt: utcPtr(si.ShippedAt), DeliveredAt: utcPtr(si.DeliveredAt), Events: []TrackingEvent{}}
-		checkCode(&fs, f+"tracking_number", sp.TrackingNumber)
+		checkCode(&fs, f, "tracking_number", sp.TrackingNumber)
 		if j, dup := seen[sp.TrackingNumber]; dup && sp.TrackingNumber != "" {
-			fs.Add(f+"tracking_number", "repeats shipments[%d]", j)
+			fs.Add(f.field("tracking_number"), "repeats shipments[%d]", j)
 		}
 		seen[sp.TrackingNumber] = i
-		checkText(&fs, f+"carrier", sp.Carrier, 0, 100)
+		checkText(&fs, f, "carrier", sp.Carrier, 0, 100)
 		if sp.Status != "" && !slices.Contains(ShipmentStatuses, sp.Status) {
-			fs.Add(f+"status", "must be one of pending, in_transit, out_for_delivery, delivered, exception, returned")
+			fs.Add(f.field("status"), "must be one of pending, in_transit, out_for_delivery, delivered, exception, returned")
 		}
 		for j, ev := range si.Events {
-			ef := fmt.Sprintf("%sevents[%d].", f, j)
+			ef := at{prefix: f.field(""), list: "events", i: j}
 			ev.Status, ev.Description, ev.Location = strings.TrimSpace(ev.Status), strings.TrimSpace(ev.Description), strings.TrimSpace(ev.Location)
 			if ev.At.IsZero() {
-				fs.Add(ef+"at", "is required")
+				fs.Add(ef.field("at"), "is required")
 			}
 			ev.At = utc(ev.At)
-			checkText(&fs, ef+"status", ev.Status, 1, 50)
-			checkText(&fs, ef+"description", ev.Description, 0, 500)
-			checkText(&fs, ef+"location", ev.Location, 0, 200)
+			checkText(&fs, ef, "status", ev.Status, 1, 50)
+			checkText(&fs, ef, "description", ev.Description, 0, 500)
+			checkText(&fs, ef, "location", ev.Location, 0, 200)
 			sp.Events = append(sp.Events, ev)
 		}
 		o.Shipments = append(o.Shipments, sp)
@@ -210,7 +209,7 @@ func (c CustomerRef) check(fs *kefu.Fields) customer.Ref {
 			fs.Add("customer."+ident.kind, "%s", msg)
 		}
 	}
-	checkText(fs, "customer.name", ref.Name, 0, 200)
+	checkText(fs, at{prefix: "customer."}, "name", ref.Name, 0, 200)
 	if !slices.Contains(customer.Languages, ref.Language) {
 		fs.Add("customer.language", "must be en or zh-CN")
 	}
