@@ -121,6 +121,7 @@ type Case struct {
 
 	claimed, refunded int64
 	orderedAt         *time.Time
+	orderedOn         string // the order's day in the shop's zone
 	shopID            string
 	deadlineIDs       map[string]string
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -159,6 +160,7 @@ func (s *Service) fillItems(ctx context.Context, c *Case, o *shop.Order, in []It
 		return err
 	}
 	c.shopID = sh.ID
+	c.orderedOn = calendar.DateOf(o.OrderedAt.In(sh.Location())).String()
 	taken, err := s.taken(ctx, o.ID)
 	if err != nil {
 		return err
@@ -313,9 +315,9 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, st *Settings, c *Case,
 		orderID, shopID = o.ID, c.shopID
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO aftersales_cases (id, number, kind, ticket_id, order_id, shop_id, customer_id, reason, step,
-		owner_id, currency, claimed_minor, ordered_at, detail, created_at, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $15, $16)`, c.ID, c.Number, string(c.Kind), c.TicketID, orderID, shopID, c.CustomerID, c.Reason,
-		string(c.Step), nullable(c.OwnerID), c.Currency, c.claimed, c.orderedAt, c.stored(), now, c.ClosedAt)
+		owner_id, currency, claimed_minor, ordered_at, ordered_on, detail, created_at, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6,
+		$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)`, c.ID, c.Number, string(c.Kind), c.TicketID, orderID, shopID, c.CustomerID,
+		c.Reason, string(c.Step), nullable(c.OwnerID), c.Currency, c.claimed, c.orderedAt, c.orderedOn, c.stored(), now, c.ClosedAt)
 	if err != nil {
 		return fmt.Errorf("aftersales: open: %w", err)
 	}

@@ -2,6 +2,8 @@ package aftersales
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -18,10 +20,10 @@ import (
 // ReportFilter selects what a report covers.
 type ReportFilter struct {
 	Shop string // a shop's code; "" for every shop
-	// From and To bound the orders (return rates), refunds, inspections,
-	// repairs and complaints counted: From inclusive, To exclusive.
-	// Default: the twelve months up to the start of tomorrow.
-	From, To time.Time
+	// From and To are days in the shop's zone bounding the orders (return
+	// rates), refunds, inspections, repairs and complaints counted: From
+	// inclusive, To exclusive. Default: the twelve months to today.
+	From, To calendar.Date
 	Period   string // day, week or month: the rows of ByPeriod
 	Top      int    // rows of the SKU, product and supplier tables; default 20
 }
@@ -34,10 +36,12 @@ var Periods = []string{"day", "week", "month"}
 // they are about, by the order's date, so a period's rate does not
 // change with when customers got round to asking.
 type Report struct {
-	From   time.Time `json:"from"`
-	To     time.Time `json:"to"`
-	Period string    `json:"period" enum:"day,week,month"`
-	Zone   string    `json:"zone" doc:"The time zone periods are counted in"`
+	From   string `json:"from" doc:"The first day counted (YYYY-MM-DD)"`
+	To     string `json:"to" doc:"The day after the last one counted"`
+	Period string `json:"period" enum:"day,week,month"`
+	Zone   string `json:"zone" doc:"The time zone days are counted in: the shop's"`
+	// SalesAsOf is when the daily sales were last brought up to date.
+	SalesAsOf *time.Time `json:"sales_as_of,omitempty" doc:"When orders were last summed into the daily sales"`
 
 	Orders        int     `json:"orders" doc:"Orders placed in the period"`
 	UnitsSold     int     `json:"units_sold"`
@@ -80,12 +84,12 @@ type RateRow struct {
 
 // PeriodRow is one day, week or month.
 type PeriodRow struct {
-	Start         time.Time `json:"start"`
-	Orders        int       `json:"orders"`
-	Returns       int       `json:"returns"`
-	UnitsReturned int       `json:"units_returned"`
-	ReturnRate    float64   `json:"return_rate"`
-	Complaints    int       `json:"complaints" doc:"Complaints opened"`
+	Start         string  `json:"start" doc:"The period's first day (YYYY-MM-DD)"`
+	Orders        int     `json:"orders"`
+	Returns       int     `json:"returns"`
+	UnitsReturned int     `json:"units_returned"`
+	ReturnRate    float64 `json:"return_rate"`
+	Complaints    int     `json:"complaints" doc:"Complaints opened"`
 }
 
 // LeadTime summarises durations in working days.
@@ -144,31 +148,38 @@ func (s *Service) ReturnReport(ctx context.Context, f ReportFilter) (*Report, er
 	if loc == nil {
 		loc = time.UTC
 	}
-	now := s.Now().In(loc)
-	if f.To.IsZero() {
-		f.To = time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	if f.To == (calendar.Date{}) {
+		f.To = calendar.DateOf(s.Now().In(loc)).AddDays(1)
 	}
-	if f.From.IsZero() {
-		f.From = f.To.AddDate(-1, 0, 0)
+	if f.From == (calendar.Date{}) {
+		t := time.Date(f.To.Year-1, f.To.Month, f.To.Day, 12, 0, 0, 0, time.UTC)
+		f.From = calendar.DateOf(t)
 	}
 	if !f.From.Before(f.To) {
 		fs.Add("from", "must be before to")
 	}
-	limit := map[string]time.Duration{"day": 400 * 24 * time.Hour, "week": 5 * 366 * 24 * time.Hour, "month": 20 * 366 * 24 * time.Hour}[f.Period]
-	if f.To.Sub(f.From) > limit {
-		fs.Add("to", "a %s breakdown covers at most %d days", f.Period, int(limit.Hours()/24))
+	limit := map[string]int{"day": 400, "week": 5 * 366, "month": 20 * 366}[f.Period]
+	if f.From.AddDays(limit).Before(f.To) {
+		fs.Add("to", "a %s breakdown covers at most %d days", f.Period, limit)
 	}
 	if err := fs.Err(); err != nil {
 		return nil, err
 	}
-	r := &Report{From: f.From.UTC(), To: f.To.UTC(), Period: f.Period, Zone: zone, ByReason: []ReasonRow{}, BySKU: []RateRow{},
-		ByProduct: []RateRow{}, BySupplier: []RateRow{}, ByPeriod: []PeriodRow{}}
-	bounds := periods(f.From.In(loc), f.To.In(loc), f.Period)
-	for _, b := range bounds[:len(bounds)-1] {
-		r.ByPeriod = append(r.ByPeriod, PeriodRow{Start: b.UTC()})
-	}
-	if err := s.sales(ctx, q, r, shopID, bounds, f.Top); err != nil {
+	if err := s.RefreshSales(kefu.WithActor(ctx, kefu.System)); err != nil {
 		return nil, err
+	}
+	r := &Report{From: f.From.String(), To: f.To.String(), Period: f.Period, Zone: zone, ByReason: []ReasonRow{}, BySKU: []RateRow{},
+		ByProduct: []RateRow{}, BySupplier: []RateRow{}, ByPeriod: []PeriodRow{}}
+	days := periods(f.From, f.To, f.Period)
+	for _, d := range days[:len(days)-1] {
+		r.ByPeriod = append(r.ByPeriod, PeriodRow{Start: d.String()})
+	}
+	if err := s.sales(ctx, q, r, shopID, days, f.Top); err != nil {
+		return nil, err
+	}
+	bounds := make([]time.Time, len(days))
+	for i, d := range days {
+		bounds[i] = time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 	}
 	cal, err := s.reportCalendar(ctx, q, st)
 	if err != nil {
@@ -222,41 +233,41 @@ func (s *Service) reportCalendar(ctx context.Context, q database.Querier, st *Se
 	return s.SLA.Calendars.Compiled(ctx, q, id)
 }
 
-// periods returns the starts of the days, weeks (from Monday) or months
-// from from to to in from's zone, and to last.
-func periods(from, to time.Time, period string) []time.Time {
-	loc := from.Location()
-	y, m, d := from.Date()
-	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
+// periods returns the first days of the days, weeks (from Monday) or
+// months from from to to: from first (which may fall inside a period)
+// and to last.
+func periods(from, to calendar.Date, period string) []calendar.Date {
+	start := from
 	switch period {
 	case "week":
-		start = start.AddDate(0, 0, -((int(start.Weekday()) + 6) % 7))
+		start = from.AddDays(-((int(from.Weekday()) + 6) % 7))
 	case "month":
-		start = time.Date(y, m, 1, 0, 0, 0, 0, loc)
+		start = calendar.Date{Year: from.Year, Month: from.Month, Day: 1}
 	}
-	out := []time.Time{from}
-	for t := start; ; {
+	out := []calendar.Date{from}
+	for d := start; ; {
 		switch period {
 		case "day":
-			t = t.AddDate(0, 0, 1)
+			d = d.AddDays(1)
 		case "week":
-			t = t.AddDate(0, 0, 7)
+			d = d.AddDays(7)
 		default:
-			t = t.AddDate(0, 1, 0)
+			t := time.Date(d.Year, d.Month+1, 1, 12, 0, 0, 0, time.UTC)
+			d = calendar.DateOf(t)
 		}
-		if !t.Before(to) {
+		if !d.Before(to) {
 			break
 		}
-		out = append(out, t)
+		out = append(out, d)
 	}
 	return append(out, to)
 }
 
 // bucket is a SQL expression numbering the period col falls in, bounds
-// bound as parameters from n+1: nested CASEs, so finding the period
-// costs a few comparisons however many there are. It needs col within
-// [bounds[0], bounds[len-1]).
-func bucket(col string, bounds []time.Time, n int) (string, []any) {
+// (days as text, or instants) bound as parameters from n+1: nested CASEs,
+// so finding the period costs a few comparisons however many there are.
+// It needs col within [bounds[0], bounds[len-1]).
+func bucket[T any](col string, bounds []T, n int) (string, []any) {
 	args := make([]any, 0, len(bounds))
 	var build func(lo, hi int) string
 	build = func(lo, hi int) string { // periods lo..hi-1
@@ -264,10 +275,22 @@ func bucket(col string, bounds []time.Time, n int) (string, []any) {
 			return fmt.Sprint(lo)
 		}
 		mid := (lo + hi) / 2
-		args = append(args, bounds[mid].UTC())
+		args = append(args, boundArg(bounds[mid]))
 		return fmt.Sprintf("CASE WHEN %s < $%d THEN %s ELSE %s END", col, n+len(args), build(lo, mid), build(mid, hi))
 	}
 	return build(0, len(bounds)-1), args
+}
+
+// boundArg is a bound as a query argument: instants in UTC (SQLite
+// compares stored timestamps as text), days as YYYY-MM-DD.
+func boundArg(v any) any {
+	switch b := v.(type) {
+	case time.Time:
+		return b.UTC()
+	case calendar.Date:
+		return b.String()
+	}
+	return v
 }
 
 func rate(n, of int) float64 {
@@ -277,10 +300,10 @@ func rate(n, of int) float64 {
 	return math.Round(float64(n)/float64(of)*1e4) / 1e4
 }
 
-// sales fills the return rates: orders and units sold from the shop's
-// orders, returns from the cases on them.
-func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shopID string, bounds []time.Time, top int) error {
-	from, to := bounds[0].UTC(), bounds[len(bounds)-1].UTC()
+// sales fills the return rates: orders and units sold from the daily
+// sales, returns from the cases on orders of those days.
+func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shopID string, days []calendar.Date, top int) error {
+	from, to := days[0].String(), days[len(days)-1].String()
 	shopCond := func(col string, n int) (string, []any) {
 		if shopID == "" {
 			return "", nil
@@ -288,10 +311,10 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 		return fmt.Sprintf(" AND %s = $%d", col, n), []any{shopID}
 	}
 	// Orders per period.
-	b, bargs := bucket("o.ordered_at", bounds, 2)
-	sc, sargs := shopCond("o.shop_id", 3+len(bargs))
+	b, bargs := bucket("day", days, 2)
+	sc, sargs := shopCond("shop_id", 3+len(bargs))
 	args := append(append([]any{from, to}, bargs...), sargs...)
-	rows, err := q.QueryContext(ctx, `SELECT `+b+`, count(*) FROM orders o WHERE o.ordered_at >= $1 AND o.ordered_at < $2`+sc+` GROUP BY 1`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+b+`, SUM(orders) FROM aftersales_sales WHERE sku = '' AND day >= $1 AND day < $2`+sc+` GROUP BY 1`, args...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report orders: %w", err)
 	}
@@ -309,9 +332,9 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 		return err
 	}
 	// Units sold per SKU.
-	sc, sargs = shopCond("o.shop_id", 3)
-	rows, err = q.QueryContext(ctx, `SELECT i.sku_code, SUM(i.quantity) FROM orders o JOIN order_items i ON i.order_id = o.id
-		WHERE o.ordered_at >= $1 AND o.ordered_at < $2`+sc+` GROUP BY i.sku_code`, append([]any{from, to}, sargs...)...)
+	sc, sargs = shopCond("shop_id", 3)
+	rows, err = q.QueryContext(ctx, `SELECT sku, SUM(units) FROM aftersales_sales WHERE sku <> '' AND day >= $1 AND day < $2`+sc+`
+		GROUP BY sku`, append([]any{from, to}, sargs...)...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report units: %w", err)
 	}
@@ -330,13 +353,19 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	var asOf sql.NullTime
+	sc, sargs = shopCond("shop_id", 1)
+	if err := q.QueryRowContext(ctx, `SELECT seen_until FROM aftersales_sales_state WHERE 1=1`+sc+` ORDER BY seen_until LIMIT 1`, sargs...).Scan(&asOf); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("aftersales: report sales state: %w", err)
+	}
+	r.SalesAsOf = timePtr(asOf)
 	// Returns per SKU, reason and period, from the cases on those orders.
-	b, bargs = bucket("c.ordered_at", bounds, 2)
+	b, bargs = bucket("c.ordered_on", days, 2)
 	sc, sargs = shopCond("c.shop_id", 3+len(bargs))
 	args = append(append([]any{from, to}, bargs...), sargs...)
-	rows, err = q.QueryContext(ctx, `SELECT `+b+`, c.reason, i.sku, i.product, i.product_name, i.supplier, count(DISTINCT c.id), SUM(i.quantity)
+	rows, err = q.QueryContext(ctx, `SELECT `+b+`, c.reason, i.sku, i.product, i.product_name, i.supplier, SUM(i.quantity)
 		FROM aftersales_cases c JOIN aftersales_case_items i ON i.case_id = c.id
-		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_at >= $1 AND c.ordered_at < $2`+sc+`
+		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc+`
 		GROUP BY 1, c.reason, i.sku, i.product, i.product_name, i.supplier`, args...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report returns: %w", err)
@@ -348,9 +377,9 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 	skus, products, suppliers := map[string]*agg{}, map[string]*agg{}, map[string]*agg{}
 	byReason := map[string]*ReasonRow{}
 	for rows.Next() {
-		var i, cases, units int
+		var i, units int
 		var reason, sku, product, productName, supplier string
-		if err := rows.Scan(&i, &reason, &sku, &product, &productName, &supplier, &cases, &units); err != nil {
+		if err := rows.Scan(&i, &reason, &sku, &product, &productName, &supplier, &units); err != nil {
 			rows.Close()
 			return err
 		}
@@ -378,7 +407,7 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 	}
 	// Cases are counted once each, whatever their items.
 	rows, err = q.QueryContext(ctx, `SELECT `+b+`, c.reason, count(*) FROM aftersales_cases c
-		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_at >= $1 AND c.ordered_at < $2`+sc+`
+		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc+`
 		GROUP BY 1, c.reason`, args...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report returns: %w", err)
@@ -607,14 +636,14 @@ func (r *Report) CSV() [][]string {
 	pct := func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) }
 	num := func(n int) string { return fmt.Sprint(n) }
 	out := [][]string{
-		{"after-sales report", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Zone},
+		{"after-sales report", r.From, r.To, r.Zone},
 		{"orders", "units sold", "returns", "units returned", "return rate", "unit return rate"},
 		{num(r.Orders), num(r.UnitsSold), num(r.Returns), num(r.UnitsReturned), pct(r.ReturnRate), pct(r.UnitRate)},
 		{},
 		{"period start", "orders", "returns", "units returned", "return rate", "complaints"},
 	}
 	for _, p := range r.ByPeriod {
-		out = append(out, []string{p.Start.Format("2006-01-02"), num(p.Orders), num(p.Returns), num(p.UnitsReturned), pct(p.ReturnRate), num(p.Complaints)})
+		out = append(out, []string{p.Start, num(p.Orders), num(p.Returns), num(p.UnitsReturned), pct(p.ReturnRate), num(p.Complaints)})
 	}
 	out = append(out, []string{}, []string{"reason", "name", "cases", "units", "share of returns", "per order"})
 	for _, x := range r.ByReason {

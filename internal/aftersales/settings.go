@@ -222,9 +222,12 @@ func (s *Service) SaveSettings(ctx context.Context, version int, st Settings) (*
 // calendarFor picks the calendar working days of a ticket's deadlines
 // count in: its SLA policy's, else the settings', else the only one.
 func (s *Service) calendarFor(ctx context.Context, tx *sql.Tx, st *Settings, ticketID string) (string, error) {
-	id, err := s.SLA.TicketCalendar(ctx, tx, ticketID)
-	if err != nil || id != "" {
-		return id, err
+	pol, err := s.SLA.TicketPolicy(ctx, tx, ticketID)
+	if err != nil || pol != nil {
+		if pol != nil {
+			return pol.CalendarID, nil
+		}
+		return "", err
 	}
 	if st.CalendarID != "" {
 		return st.CalendarID, nil

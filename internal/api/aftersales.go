@@ -7,12 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/shop"
 )
 
@@ -281,33 +281,58 @@ func (s *Server) redeemVoucher(ctx context.Context, in *redeemVoucherIn) (*vouch
 }
 
 type reportIn struct {
-	Shop   string    `query:"shop" doc:"A shop's code; default every shop"`
-	From   time.Time `query:"from" doc:"RFC 3339; default a year before to"`
-	To     time.Time `query:"to" doc:"RFC 3339, exclusive; default the start of tomorrow"`
-	Period string    `query:"period" enum:"day,week,month," doc:"The rows of by_period; default month"`
-	Top    int       `query:"top" minimum:"1" maximum:"500" default:"20" doc:"Rows of the SKU, product and supplier tables"`
+	Shop   string `query:"shop" doc:"A shop's code; default every shop"`
+	From   string `query:"from" doc:"The first day (YYYY-MM-DD, in the shop's zone); default a year before to"`
+	To     string `query:"to" doc:"The day after the last (YYYY-MM-DD); default tomorrow"`
+	Period string `query:"period" enum:"day,week,month," doc:"The rows of by_period; default month"`
+	Top    int    `query:"top" minimum:"1" maximum:"500" default:"20" doc:"Rows of the SKU, product and supplier tables"`
 }
 
-func (in *reportIn) filter() aftersales.ReportFilter {
-	return aftersales.ReportFilter{Shop: in.Shop, From: in.From, To: in.To, Period: in.Period, Top: in.Top}
+func (in *reportIn) filter() (aftersales.ReportFilter, error) {
+	f := aftersales.ReportFilter{Shop: in.Shop, Period: in.Period, Top: in.Top}
+	var fs kefu.Fields
+	for _, d := range []struct {
+		name, v string
+		dst     *calendar.Date
+	}{{"query.from", in.From, &f.From}, {"query.to", in.To, &f.To}} {
+		if d.v == "" {
+			continue
+		}
+		v, err := calendar.ParseDate(d.v)
+		if err != nil {
+			fs.Add(d.name, "must be a date like 2025-05-01")
+		}
+		*d.dst = v
+	}
+	return f, fs.Err()
+}
+
+// report computes the report the query asks for.
+func (s *Server) report(ctx context.Context, in *reportIn) (*aftersales.Report, error) {
+	f, err := in.filter()
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Aftersales.ReturnReport(ctx, f)
+	return r, inQuery(err)
 }
 
 type reportOut struct{ Body *aftersales.Report }
 
 func (s *Server) aftersalesReport(ctx context.Context, in *reportIn) (*reportOut, error) {
-	r, err := s.Aftersales.ReturnReport(ctx, in.filter())
+	r, err := s.report(ctx, in)
 	if err != nil {
-		return nil, inQuery(err)
+		return nil, err
 	}
 	return &reportOut{Body: r}, nil
 }
 
 func (s *Server) aftersalesReportCSV(ctx context.Context, in *reportIn) (*huma.StreamResponse, error) {
-	r, err := s.Aftersales.ReturnReport(ctx, in.filter())
+	r, err := s.report(ctx, in)
 	if err != nil {
-		return nil, inQuery(err)
+		return nil, err
 	}
-	name := fmt.Sprintf("aftersales-%s-%s.csv", r.From.Format("20060102"), r.To.Format("20060102"))
+	name := fmt.Sprintf("aftersales-%s-%s.csv", r.From, r.To)
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		hc.SetHeader("Content-Type", "text/csv; charset=utf-8")
 		hc.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))

@@ -49,6 +49,10 @@ func AftersalesBench(ctx context.Context, db *database.DB, nOrders, nCases int, 
 		progress = func(string, int) {}
 	}
 	rng := rand.New(rand.NewPCG(11, 13))
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return err
+	}
 	span := 365 * 24 * time.Hour
 	first := now.Add(-span)
 	shopID := kefu.NewID()
@@ -59,7 +63,7 @@ func AftersalesBench(ctx context.Context, db *database.DB, nOrders, nCases int, 
 		supplier string
 	}
 	var skus []sku
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO shops (id, code, name, timezone, currency, language, webhook_secret, created_at, updated_at)
 			VALUES ($1, 'bench', 'Tianhe Xinmeng', 'Asia/Shanghai', 'CNY', 'zh-CN', 'kfwh_bench', $2, $2)`, shopID, first); err != nil {
 			return err
@@ -152,7 +156,7 @@ func AftersalesBench(ctx context.Context, db *database.DB, nOrders, nCases int, 
 			tickets := database.NewBulkInsert(db.Dialect, `tickets (id, number, subject, customer_id, channel, category, priority, status,
 				order_number, created_at, updated_at)`, 11)
 			cases := database.NewBulkInsert(db.Dialect, `aftersales_cases (id, number, kind, ticket_id, order_id, shop_id, customer_id, reason,
-				step, responsible, currency, claimed_minor, refunded_minor, ordered_at, detail, created_at, updated_at, closed_at)`, 18)
+				step, responsible, currency, claimed_minor, refunded_minor, ordered_at, ordered_on, detail, created_at, updated_at, closed_at)`, 19)
 			items := database.NewBulkInsert(db.Dialect, `aftersales_case_items (case_id, position, order_item_id, sku, product, product_name,
 				supplier, quantity, unit_price_minor, received, passed, failed)`, 12)
 			steps := database.NewBulkInsert(db.Dialect, `aftersales_steps (id, case_id, action, step, actor_kind, actor_name, data, public, at)`, 9)
@@ -210,7 +214,7 @@ func AftersalesBench(ctx context.Context, db *database.DB, nOrders, nCases int, 
 				}
 				detail, _ := json.Marshal(map[string]any{"description": "", "eligible": step != "refused"})
 				cases.Add(caseID, int64(1001+done+i), kind, ticketID, o.id, shopID, o.customer, reason, step, "", "CNY", o.sku.price, refunded,
-					o.at, string(detail), opened, closed, closed)
+					o.at, o.at.In(shanghai).Format(time.DateOnly), string(detail), opened, closed, closed)
 				items.Add(caseID, 0, o.item, o.sku.code, product, "", supplier, 1, o.sku.price, received, passed, failed)
 				steps.Add(kefu.NewID(), caseID, "open", "requested", "staff", "客服", "{}", true, opened)
 			}

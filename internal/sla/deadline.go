@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -139,21 +138,6 @@ func (s *Service) EndDeadline(ctx context.Context, tx *sql.Tx, clockID string, m
 	now := s.Now()
 	k.compute(rule, m, now)
 	return saveClock(ctx, tx, k, now)
-}
-
-// TicketCalendar returns the calendar of the policy governing a ticket,
-// "" when none does: a deadline on the ticket counts in its business days.
-func (s *Service) TicketCalendar(ctx context.Context, q database.Querier, ticketID string) (string, error) {
-	var id string
-	err := q.QueryRowContext(ctx, `SELECT CAST(p.calendar_id AS text) FROM sla_tickets t JOIN sla_policies p ON p.id = t.policy_id
-		WHERE t.ticket_id = $1`, ticketID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("sla: ticket calendar: %w", err)
-	}
-	return id, nil
 }
 
 // DeadlineView is one deadline's state, for the part of Kefu that set it.

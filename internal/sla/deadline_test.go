@@ -36,8 +36,8 @@ func TestDeadlines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := e.sla.TicketCalendar(e.ctx, db.Read, tk.ID); err != nil || got != calID {
-			t.Fatalf("ticket calendar %q (%v), want the policy's %s", got, err, calID)
+		if pol, err := e.sla.TicketPolicy(e.ctx, db.Read, tk.ID); err != nil || pol == nil || pol.CalendarID != calID {
+			t.Fatalf("ticket policy %+v (%v), want the one counting in %s", pol, err, calID)
 		}
 		due := cal.AddWorkingDays(start, 3)
 		var clockID string

@@ -43,12 +43,13 @@ CREATE TABLE aftersales_settings (
 );
 
 -- A case. step is where it is in its kind's lifecycle; closed_at is set
--- while it is closed. claimed_minor is the value of the items asked
--- about, refunded_minor what was paid back, both in currency. ordered_at
--- and shop_id copy the order's so reports group cases by the order's
--- period without reading orders. detail holds the rest (eligibility and
--- its override, return logistics, estimate and consent, replies, …) as
--- JSON.
+-- while it is closed (refused and withdrawn cases are closed too).
+-- claimed_minor is the value of the items asked about, refunded_minor
+-- what was paid back, both in currency. ordered_at, ordered_on (the
+-- order's day in the shop's zone) and shop_id copy the order's, so
+-- reports group returns by the order's day without reading orders.
+-- detail holds the rest (eligibility and its override, return logistics,
+-- estimate and consent, replies, …) as JSON.
 CREATE TABLE aftersales_cases (
     id             uuid PRIMARY KEY,
     number         bigint NOT NULL UNIQUE,
@@ -65,6 +66,7 @@ CREATE TABLE aftersales_cases (
     claimed_minor  bigint NOT NULL DEFAULT 0,
     refunded_minor bigint NOT NULL DEFAULT 0,
     ordered_at     timestamptz,
+    ordered_on     text NOT NULL DEFAULT '',
     detail         text NOT NULL DEFAULT '{}',
     version        integer NOT NULL DEFAULT 1,
     created_at     timestamptz NOT NULL,
@@ -76,7 +78,7 @@ CREATE INDEX aftersales_cases_order ON aftersales_cases (order_id);
 CREATE INDEX aftersales_cases_customer ON aftersales_cases (customer_id, id);
 CREATE INDEX aftersales_cases_open ON aftersales_cases (step, id) WHERE closed_at IS NULL;
 -- Reports: returns by the period of their order, volumes by opening.
-CREATE INDEX aftersales_cases_cohort ON aftersales_cases (shop_id, ordered_at);
+CREATE INDEX aftersales_cases_cohort ON aftersales_cases (ordered_on, shop_id);
 CREATE INDEX aftersales_cases_created ON aftersales_cases (created_at);
 
 -- The items a case is about, with the catalogue's product and supplier as
@@ -189,6 +191,30 @@ CREATE TABLE aftersales_notices (
 );
 CREATE INDEX aftersales_notices_case ON aftersales_notices (case_id, id);
 
+-- What the shop sold, by day (in the shop's zone) and SKU: the
+-- denominators of return rates, summed from orders and order_items so a
+-- year's report reads a few hundred thousand rows instead of joining
+-- millions. sku '' holds the day's order count. internal/aftersales keeps
+-- it: days with orders changed since seen_until are summed again, and the
+-- whole shop once a day (an order whose date was changed leaves its old
+-- day until then).
+CREATE TABLE aftersales_sales (
+    shop_id uuid NOT NULL REFERENCES shops (id) ON DELETE CASCADE,
+    day     text NOT NULL,
+    sku     text NOT NULL,
+    orders  integer NOT NULL,
+    units   integer NOT NULL,
+    PRIMARY KEY (shop_id, day, sku)
+);
+CREATE TABLE aftersales_sales_state (
+    shop_id    uuid PRIMARY KEY REFERENCES shops (id) ON DELETE CASCADE,
+    timezone   text NOT NULL,
+    seen_until timestamptz NOT NULL,
+    rebuilt_at timestamptz NOT NULL
+);
+-- Summing a day reads its orders by date.
+CREATE INDEX orders_ordered ON orders (shop_id, ordered_at);
+
 -- Deadlines other parts of Kefu start on a ticket (a refund due, a
 -- complaint's reply): the due instant and the warning, breach and
 -- escalation rules (JSON, internal/sla's Deadline), since no policy holds
@@ -197,6 +223,9 @@ ALTER TABLE sla_clocks ADD COLUMN deadline text NOT NULL DEFAULT '';
 
 -- +goose Down
 ALTER TABLE sla_clocks DROP COLUMN deadline;
+DROP INDEX orders_ordered;
+DROP TABLE aftersales_sales_state;
+DROP TABLE aftersales_sales;
 DROP TABLE aftersales_notices;
 DROP TABLE aftersales_remedies;
 DROP TABLE aftersales_inspections;
