@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"time"
 
+	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/events"
@@ -23,4 +25,16 @@ func newAftersales(a *App) *aftersales.Service {
 			// The bus is built after the API; by the time a case changes it is there.
 			return a.Events.PublishTx(ctx, tx, events.Event{Topic: events.Tickets, TicketID: ticketID, Kind: "case"})
 		}}
+}
+
+// salesEvery is how often the daily sales behind return rates take in
+// the orders that changed; reports also do before they read.
+const salesEvery = time.Minute
+
+// aftersalesSweep keeps the daily sales up to date on one instance at a
+// time.
+func (a *App) aftersalesSweep(ctx context.Context) {
+	a.Leases.Every(ctx, "aftersales.sales", salesEvery, func(ctx context.Context) error {
+		return a.Aftersales.RefreshSales(kefu.WithActor(ctx, kefu.System))
+	})
 }

@@ -64,6 +64,7 @@ func serve(ctx context.Context, app *App, addr string, grace time.Duration, read
 	}()
 	go app.slaSweep(sweepCtx)
 	go app.shopSweep(sweepCtx)
+	go app.aftersalesSweep(sweepCtx)
 	go app.ChatHub.Run(sweepCtx)
 	go app.Mail.run(sweepCtx)
 
