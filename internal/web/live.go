@@ -265,10 +265,38 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.Chat.AskVisitor(ctx, cs.conv)
 	}
 
+	// notice writes one bus event as the page needs it (or nothing).
+	notice := func(e events.Event) error {
+		var name, data string
+		switch e.Topic {
+		case events.Tickets:
+			name, data = "tickets", e.TicketID
+			if ticketID != "" && (e.TicketID == ticketID || e.Kind == events.Resync) {
+				// Two lines: lists and counts, and this page's ticket.
+				if err := sse.event("", "tickets", data); err != nil {
+					return err
+				}
+				name = "ticket"
+			}
+		case events.Viewers:
+			if e.TicketID != ticketID || e.By == me {
+				return nil
+			}
+			name, data = "viewers", e.By
+		case events.Staff:
+			name, data = "presence", e.By
+		case events.Chat:
+			var ok bool
+			if data, ok = chat.ConsoleNotice(e); !ok {
+				return nil
+			}
+			name = "chats"
+		}
+		return sse.event("", name, data)
+	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
-		var name, data string
 		select {
 		case <-ctx.Done():
 			return
@@ -280,43 +308,24 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if sse.comment("ping") != nil || sse.flush() != nil {
 				return
 			}
-			continue
 		case <-chatWake:
 			if cs.pending(ctx, sse) != nil || sse.flush() != nil {
 				return
 			}
-			continue
 		case e, ok := <-c:
-			if !ok {
+			if !ok || notice(e) != nil {
 				return
 			}
-			switch e.Topic {
-			case events.Tickets:
-				name, data = "tickets", e.TicketID
-				if ticketID != "" && (e.TicketID == ticketID || e.Kind == events.Resync) {
-					// Two lines: lists and counts, and this page's ticket.
-					if err := sse.event("", "tickets", data); err != nil {
-						return
-					}
-					name = "ticket"
+			// What else has arrived goes out in the same write: under
+			// load a console gets many notices at once.
+			for n := len(c); n > 0; n-- {
+				if e, ok := <-c; !ok || notice(e) != nil {
+					return
 				}
-			case events.Viewers:
-				if e.TicketID != ticketID || e.By == me {
-					continue
-				}
-				name, data = "viewers", e.By
-			case events.Staff:
-				name, data = "presence", e.By
-			case events.Chat:
-				var ok bool
-				if data, ok = chat.ConsoleNotice(e); !ok {
-					continue
-				}
-				name = "chats"
 			}
-		}
-		if sse.event("", name, data) != nil || sse.flush() != nil {
-			return
+			if sse.flush() != nil {
+				return
+			}
 		}
 	}
 }

@@ -187,6 +187,24 @@ func (a *Agent) post(ctx context.Context, path string, form url.Values) (*http.R
 	return res, err
 }
 
+// Get reads a console page or fragment.
+func (a *Agent) Get(ctx context.Context, path string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", a.Base+path, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := a.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	if err := check(res); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
+
 // Post submits a console form.
 func (a *Agent) Post(ctx context.Context, path string, form url.Values) error {
 	_, err := a.post(ctx, path, form)

@@ -1,0 +1,518 @@
+// Command kefu-load puts a real Kefu under live-chat load and measures it:
+// it runs `kefu serve` on loopback, signs in agents whose consoles hold
+// their live streams, brings visitors in through the widget's API (each
+// from an address of its own, 127.x.y.z, as real visitors are), has the
+// agents accept the chats, then lets visitors write and agents answer
+// for a while, timing every message from the POST that sends it to the
+// stream that delivers it. It reports the latencies, the server's memory
+// per idle stream and its CPU. See docs/benchmarks.md.
+//
+//	go build -o /tmp/kefu ./cmd/kefu
+//	go run ./cmd/kefu-load chat -kefu /tmp/kefu -visitors 1000 -agents 50 -duration 60s
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kefu-desk/kefu/internal/chat/chatclient"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "chat" {
+		fmt.Fprintln(os.Stderr, "usage: kefu-load chat -kefu PATH [flags] (see -h)")
+		os.Exit(2)
+	}
+	var c config
+	fs := flag.NewFlagSet("chat", flag.ExitOnError)
+	fs.StringVar(&c.kefu, "kefu", "", "the kefu binary to run (go build -o /tmp/kefu ./cmd/kefu)")
+	fs.StringVar(&c.db, "db", "", "the store for the server: an empty SQLite path or a postgres:// URL of an empty schema (default: a SQLite file in a temporary directory)")
+	fs.IntVar(&c.visitors, "visitors", 1000, "concurrent chat visitors")
+	fs.IntVar(&c.agents, "agents", 50, "agent consoles")
+	fs.DurationVar(&c.duration, "duration", 60*time.Second, "how long visitors and agents talk once everyone is in")
+	fs.DurationVar(&c.think, "think", 30*time.Second, "mean time between one visitor's messages")
+	fs.DurationVar(&c.replyAfter, "reply-after", 2*time.Second, "how soon an agent answers each message")
+	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle time before each memory reading")
+	fs.Parse(os.Args[2:])
+	if c.kefu == "" {
+		fmt.Fprintln(os.Stderr, "kefu-load: -kefu is required (go build -o /tmp/kefu ./cmd/kefu)")
+		os.Exit(2)
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "kefu-load:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	kefu, db                            string
+	visitors, agents                    int
+	duration, think, replyAfter, settle time.Duration
+}
+
+const password = "kefu-load password 1"
+
+// lat collects latencies of one kind.
+type lat struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *lat) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *lat) report(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return fmt.Sprintf("%-34s no samples", name)
+	}
+	slices.Sort(l.d)
+	q := func(p float64) time.Duration { return l.d[min(len(l.d)-1, int(p*float64(len(l.d))))] }
+	return fmt.Sprintf("%-34s n=%-6d p50=%-9s p90=%-9s p99=%-9s max=%s", name, len(l.d),
+		q(.5).Round(100*time.Microsecond), q(.9).Round(100*time.Microsecond), q(.99).Round(100*time.Microsecond), l.d[len(l.d)-1].Round(100*time.Microsecond))
+}
+
+// pending are messages sent and not yet seen where they are timed.
+type pending struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (p *pending) put(k string, t time.Time) {
+	p.mu.Lock()
+	p.m[k] = t
+	p.mu.Unlock()
+}
+
+func (p *pending) take(k string) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.m[k]
+	delete(p.m, k)
+	return t, ok
+}
+
+type visitor struct {
+	n        int
+	c        *chatclient.Visitor
+	key      string
+	ticketID string
+	agent    *agent
+	sent     atomic.Int64
+}
+
+type agent struct {
+	n     int
+	c     *chatclient.Agent
+	chats []*visitor
+	page  *visitor // the chat whose page this console has open
+}
+
+var tokenRE = regexp.MustCompile(`\[(m|r)(\d+)-(\d+)\]`)
+
+func run(c config) error {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	dir, err := os.MkdirTemp("", "kefu-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if c.db == "" {
+		c.db = filepath.Join(dir, "kefu.db")
+	}
+	log := func(format string, args ...any) {
+		fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+	fmt.Printf("kefu-load chat: %d visitors, %d agents, %s talking (a message per visitor every ~%s, answered after %s)\n",
+		c.visitors, c.agents, c.duration, c.think, c.replyAfter)
+	fmt.Printf("machine: %d CPUs, load average %s\n", runtime.NumCPU(), loadavg())
+
+	log("creating %d agents and an admin", c.agents)
+	for i := 0; i <= c.agents; i++ {
+		role, email := "agent", fmt.Sprintf("agent%d@load.example", i)
+		if i == c.agents {
+			role, email = "admin", "admin@load.example"
+		}
+		cmd := exec.Command(c.kefu, "user", "create", email, "--name", fmt.Sprintf("Agent %d", i), "--role", role, "--password",
+			"--db", c.db, "--data-dir", dir)
+		cmd.Stdin = strings.NewReader(password + "\n")
+		cmd.Env = append(os.Environ(), "KEFU_DB=", "KEFU_LOG_LEVEL=warn")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kefu user create: %v: %s", err, out)
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return err
+	}
+	srv := exec.Command(c.kefu, "serve", "--db", c.db, "--data-dir", dir, "--listen", addr)
+	srv.Env = append(os.Environ(), "KEFU_DB=", "KEFU_LISTEN=", "KEFU_LOG_LEVEL=warn")
+	srv.Stdout, srv.Stderr = logFile, logFile
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		srv.Process.Signal(os.Interrupt)
+		srv.Wait()
+		if b, _ := os.ReadFile(logFile.Name()); len(b) > 0 {
+			fmt.Printf("\nserver log (warnings and errors):\n%s", tail(string(b), 20))
+		}
+	}()
+	base := "http://" + addr
+	if err := waitReady(ctx, base); err != nil {
+		return err
+	}
+	pid := srv.Process.Pid
+
+	admin, err := chatclient.SignIn(ctx, base, "admin@load.example", password)
+	if err != nil {
+		return err
+	}
+	// Chat whenever an agent is online, whatever the time of day.
+	if err := admin.Post(ctx, "/admin/chat", url.Values{"enabled": {"on"}, "hours": {"always"}}); err != nil {
+		return fmt.Errorf("chat settings: %w", err)
+	}
+
+	log("signing in %d agents; each console opens its live stream", c.agents)
+	agents := make([]*agent, c.agents)
+	notices := &pending{m: map[string]time.Time{}}
+	pages := &pending{m: map[string]time.Time{}}
+	replies := &pending{m: map[string]time.Time{}}
+	var toAgent, toAgentPage, toVisitor, postVisitor, postAgent lat
+	var errs atomic.Int64
+	byTicket := sync.Map{} // ticket id → *visitor
+	for i := range agents {
+		a, err := chatclient.SignIn(ctx, base, fmt.Sprintf("agent%d@load.example", i), password)
+		if err != nil {
+			return err
+		}
+		agents[i] = &agent{n: i, c: a}
+		st, err := a.Stream(ctx, "", 0)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for e := range st.Events {
+				if id, ok := strings.CutPrefix(e.Data, "message:"); ok && e.Name == "chats" {
+					now := time.Now()
+					if v, ok := byTicket.Load(id); ok && v.(*visitor).agent.n == i {
+						// The console of the chat's agent heard of the message.
+						if t, ok := notices.take(id); ok {
+							toAgent.add(now.Sub(t))
+						}
+					}
+				}
+			}
+		}()
+	}
+
+	log("%d visitors open chats from their own addresses; agents accept them", c.visitors)
+	visitors := make([]*visitor, c.visitors)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	started := time.Now()
+	for i := range visitors {
+		v := &visitor{n: i, agent: agents[i%len(agents)]}
+		v.c = &chatclient.Visitor{Base: base, Origin: "https://shop.load.example", HTTP: chatclient.Client(visitorIP(i))}
+		visitors[i] = v
+		v.agent.chats = append(v.agent.chats, v)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := v.c.Session(ctx, "zh-CN"); err != nil {
+				errs.Add(1)
+				log("visitor %d: session: %v", v.n, err)
+				return
+			}
+			sent, err := v.c.Send(ctx, fmt.Sprintf("你好，我想问一下订单 %d 的物流。", v.n),
+				&chatclient.Prechat{Name: fmt.Sprintf("访客 %d", v.n), Email: fmt.Sprintf("visitor%d@load.example", v.n)})
+			if err != nil {
+				errs.Add(1)
+				log("visitor %d: first message: %v", v.n, err)
+				return
+			}
+			v.key = sent.Conversation.TicketKey
+			if err := v.agent.c.Accept(ctx, v.key); err != nil {
+				errs.Add(1)
+				log("agent %d: accept %s: %v", v.agent.n, v.key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	log("%d chats open and accepted in %s", c.visitors, time.Since(started).Round(time.Millisecond))
+	// Each agent's sidebar lists its chats with their ticket ids: that
+	// maps the console's notices to visitors.
+	idRE := regexp.MustCompile(`href="/t/(KF-\d+)"[^>]*data-chat-ticket="([0-9a-f-]{36})"`)
+	for _, a := range agents {
+		body, err := a.c.Get(ctx, "/chats/sidebar")
+		if err != nil {
+			return err
+		}
+		keys := map[string]string{}
+		for _, m := range idRE.FindAllStringSubmatch(body, -1) {
+			keys[m[1]] = m[2]
+		}
+		for _, v := range a.chats {
+			if id, ok := keys[v.key]; ok {
+				v.ticketID = id
+				byTicket.Store(id, v)
+			}
+		}
+	}
+
+	time.Sleep(c.settle)
+	rss0 := vmRSS(pid)
+	log("server RSS before the visitors' streams: %.1f MB", rss0)
+	for _, v := range visitors {
+		if v.key == "" {
+			continue
+		}
+		st, err := v.c.Stream(ctx, 0)
+		if err != nil {
+			return fmt.Errorf("visitor %d stream: %w", v.n, err)
+		}
+		go func() {
+			for e := range st.Events {
+				if e.Name != "chat" {
+					continue
+				}
+				now := time.Now()
+				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "r" {
+					if t, ok := replies.take(m[0]); ok {
+						toVisitor.add(now.Sub(t))
+					}
+				}
+			}
+		}()
+	}
+	for _, a := range agents {
+		if len(a.chats) == 0 {
+			continue
+		}
+		a.page = a.chats[0]
+		st, err := a.c.Stream(ctx, a.page.key, 0)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for e := range st.Events {
+				if e.Name != "chat" {
+					continue
+				}
+				now := time.Now()
+				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "m" {
+					if t, ok := pages.take(m[0]); ok {
+						toAgentPage.add(now.Sub(t))
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(c.settle)
+	rss1 := vmRSS(pid)
+	streams := c.visitors + 2*c.agents
+	log("server RSS with %d visitor streams open and idle: %.1f MB (%.1f KB per visitor stream)", c.visitors, rss1,
+		(rss1-rss0)*1024/float64(c.visitors))
+
+	log("talking for %s", c.duration)
+	cpu0, self0 := cpuTicks(pid), selfCPU()
+	t0 := time.Now()
+	talk, stopTalk := context.WithTimeout(ctx, c.duration)
+	defer stopTalk()
+	var sentN, repliedN atomic.Int64
+	for _, v := range visitors {
+		if v.key == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the first messages over one think time.
+			next := time.Duration(rand.Int64N(int64(c.think)))
+			for {
+				select {
+				case <-talk.Done():
+					return
+				case <-time.After(next):
+				}
+				next = c.think/2 + time.Duration(rand.Int64N(int64(c.think)))
+				n := v.sent.Add(1)
+				tok := fmt.Sprintf("[m%d-%d]", v.n, n)
+				start := time.Now()
+				notices.put(v.ticketID, start)
+				if v.agent.page == v {
+					pages.put(tok, start)
+				}
+				if _, err := v.c.Send(talk, "还没收到包裹，能帮我查一下吗？ "+tok, nil); err != nil {
+					notices.take(v.ticketID)
+					pages.take(tok)
+					if talk.Err() == nil {
+						errs.Add(1)
+						log("visitor %d: %v", v.n, err)
+					}
+					continue
+				}
+				postVisitor.add(time.Since(start))
+				sentN.Add(1)
+				// The agent answers after a moment.
+				wg.Add(1)
+				time.AfterFunc(c.replyAfter, func() {
+					defer wg.Done()
+					if talk.Err() != nil {
+						return
+					}
+					rtok := fmt.Sprintf("[r%d-%d]", v.n, n)
+					rstart := time.Now()
+					replies.put(rtok, rstart)
+					if err := v.agent.c.Reply(talk, v.key, "正在为您查询，请稍候。 "+rtok); err != nil {
+						replies.take(rtok)
+						if talk.Err() == nil {
+							errs.Add(1)
+							log("agent %d: reply: %v", v.agent.n, err)
+						}
+						return
+					}
+					postAgent.add(time.Since(rstart))
+					repliedN.Add(1)
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	time.Sleep(time.Second) // the last deliveries
+	cpu := cpuTicks(pid) - cpu0
+
+	fmt.Printf("\nresults (%s talking; %d server streams open):\n", elapsed.Round(time.Second), streams)
+	fmt.Printf("  visitor messages sent: %d (%.1f/s); agent replies sent: %d (%.1f/s); errors: %d\n",
+		sentN.Load(), float64(sentN.Load())/elapsed.Seconds(), repliedN.Load(), float64(repliedN.Load())/elapsed.Seconds(), errs.Load())
+	fmt.Println("  delivery, from the POST that sends to the stream that shows:")
+	fmt.Println("    " + toVisitor.report("agent reply → visitor's widget"))
+	fmt.Println("    " + toAgent.report("visitor message → agent's console"))
+	fmt.Println("    " + toAgentPage.report("visitor message → open chat page"))
+	fmt.Println("  of which the POST itself (stored, committed, answered):")
+	fmt.Println("    " + postVisitor.report("visitor POST /chat/v1/messages"))
+	fmt.Println("    " + postAgent.report("agent POST /t/KEY/messages"))
+	fmt.Printf("  server RSS: %.1f MB before visitor streams, %.1f MB with %d idle, %.1f KB per idle visitor stream; %.1f MB after talking\n",
+		rss0, rss1, c.visitors, (rss1-rss0)*1024/float64(c.visitors), vmRSS(pid))
+	fmt.Printf("  server CPU while talking: %.1f s in %.0f s (%.0f%% of one core)\n", cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds())
+	fmt.Printf("  this load generator's own CPU while talking: %.1f s\n", (selfCPU() - self0).Seconds())
+	fmt.Printf("  load average after: %s\n", loadavg())
+	if n := len(notices.m) + len(replies.m); n > 0 {
+		fmt.Printf("  NOT DELIVERED within a second of the end: %d\n", n)
+	}
+	return nil
+}
+
+// visitorIP gives visitor i an address of its own in 127.1.0.0/16.
+func visitorIP(i int) string { return fmt.Sprintf("127.1.%d.%d", i/250, i%250+1) }
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, base string) error {
+	c := chatclient.Client("")
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		res, err := c.Get(base + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return errors.New("kefu did not become ready in 60s")
+}
+
+func vmRSS(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// cpuTicks is a process's user and system CPU so far (/proc/PID/stat,
+// in clock ticks of 10 ms).
+func cpuTicks(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// selfCPU is this process's user and system CPU so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
