@@ -78,7 +78,7 @@ type env struct {
 
 // newEnv wires chat as Kefu does: the ticket service with the SLA engine,
 // the event bus and the email outbox as hooks, chat last.
-func newEnv(t *testing.T, db *database.DB) *env {
+func newEnv(t testing.TB, db *database.DB) *env {
 	t.Helper()
 	// 10:00 on a Tuesday in Shanghai.
 	e := &env{db: db, clock: &clock{t: time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
@@ -125,7 +125,7 @@ func newEnv(t *testing.T, db *database.DB) *env {
 func (e *env) as(i int) context.Context { return kefu.WithActor(context.Background(), e.agents[i]) }
 
 // online marks agent i's console as seen now, as the console's stream does.
-func (e *env) online(t *testing.T, i int) {
+func (e *env) online(t testing.TB, i int) {
 	t.Helper()
 	_, err := e.db.Write.ExecContext(e.ctx, `INSERT INTO staff_presence (staff_id, status, last_seen) VALUES ($1, 'online', $2)
 		ON CONFLICT (staff_id) DO UPDATE SET status = 'online', last_seen = excluded.last_seen`, e.agents[i].ID, e.clock.Now())
@@ -134,7 +134,7 @@ func (e *env) online(t *testing.T, i int) {
 	}
 }
 
-func (e *env) session(t *testing.T, in chat.SessionInput) *chat.Session {
+func (e *env) session(t testing.TB, in chat.SessionInput) *chat.Session {
 	t.Helper()
 	s, err := e.chat.Session(context.Background(), in)
 	if err != nil {
@@ -143,7 +143,7 @@ func (e *env) session(t *testing.T, in chat.SessionInput) *chat.Session {
 	return s
 }
 
-func (e *env) send(t *testing.T, v *chat.Visitor, in chat.Message) *chat.Sent {
+func (e *env) send(t testing.TB, v *chat.Visitor, in chat.Message) *chat.Sent {
 	t.Helper()
 	s, err := e.chat.Send(context.Background(), v, in)
 	if err != nil {
@@ -540,7 +540,7 @@ func TestResumeAfterDropReplaysExactlyTheMissed(t *testing.T) {
 	})
 }
 
-func waitHint(t *testing.T, l *chat.Listener, seq int64) {
+func waitHint(t testing.TB, l *chat.Listener, seq int64) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	var got int64
