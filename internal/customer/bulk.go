@@ -20,9 +20,6 @@ type Ref struct {
 	Phone    string
 }
 
-// lookupChunk bounds the values of one IN list.
-const lookupChunk = 500
-
 // ResolveAll returns the customer each ref names: the given id (following
 // a merge), else the holder of its email, else of its phone, else a new
 // customer with the ref's name, language and identities. Refs naming the
@@ -149,62 +146,45 @@ func (rv *Resolver) Resolve(ctx context.Context, tx *sql.Tx, refs []Ref) ([]stri
 // merges.
 func currentIDs(ctx context.Context, q database.Querier, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	for start := 0; start < len(ids); start += lookupChunk {
-		chunk := ids[start:min(start+lookupChunk, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+	err := database.InChunks(ids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(id AS text), COALESCE(CAST(merged_into AS text), '') FROM customers
-			WHERE id IN (`+database.Placeholders(1, len(chunk))+`)`, args...)
+			WHERE id IN (`+in+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("customer: resolve: %w", err)
+			return fmt.Errorf("customer: resolve: %w", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id, merged string
 			if err := rows.Scan(&id, &merged); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = id
 			if merged != "" {
 				out[id] = merged
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return rows.Err()
+	})
+	return out, err
 }
 
 // holdersOf adds to out "kind:value_norm" → customer of every identity
 // whose normalised value is among values.
 func holdersOf(ctx context.Context, q database.Querier, values []string, out map[string]string) error {
-	for start := 0; start < len(values); start += lookupChunk {
-		chunk := values[start:min(start+lookupChunk, len(values))]
-		args := make([]any, len(chunk))
-		for i, v := range chunk {
-			args[i] = v
-		}
+	return database.InChunks(values, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT kind, value_norm, CAST(customer_id AS text) FROM customer_identities
-			WHERE value_norm IN (`+database.Placeholders(1, len(chunk))+`)`, args...)
+			WHERE value_norm IN (`+in+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("customer: resolve: %w", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var kind, norm, id string
 			if err := rows.Scan(&kind, &norm, &id); err != nil {
-				rows.Close()
 				return err
 			}
 			out[kind+":"+norm] = id
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+		return rows.Err()
+	})
 }

@@ -99,3 +99,24 @@ func ExecBulk(ctx context.Context, q Querier, bs ...*BulkInsert) error {
 	}
 	return nil
 }
+
+// inChunk bounds the values of one IN list, under both engines' limits
+// on bound parameters with room for the query's own.
+const inChunk = 500
+
+// InChunks calls fn with values in slices of at most 500, as query
+// arguments with their placeholders ("$1, $2, …") for an IN list: lookups
+// for a whole batch in a few round trips.
+func InChunks(values []string, fn func(args []any, placeholders string) error) error {
+	for start := 0; start < len(values); start += inChunk {
+		chunk := values[start:min(start+inChunk, len(values))]
+		args := make([]any, len(chunk))
+		for i, v := range chunk {
+			args[i] = v
+		}
+		if err := fn(args, Placeholders(1, len(chunk))); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -84,7 +84,7 @@ func (s *Service) putShipment(ctx context.Context, tx *sql.Tx, sh *Shop, number 
 	oi.Shipments = []ShipmentInput{in}
 	d, err := oi.order(sh)
 	if err != nil {
-		return Outcome{}, unprefix(err, "shipments[0].")
+		return Outcome{}, renameFields(err, func(f string) string { return strings.TrimPrefix(f, "shipments[0].") })
 	}
 	res, err := s.write(ctx, tx, sh, []*doc{d}, true, nil)
 	if err != nil {
@@ -105,17 +105,18 @@ func inputOf(o *Order) OrderInput {
 	return in
 }
 
-// unprefix moves field errors under prefix to the top level: for a
-// request whose body is that part of a larger input.
-func unprefix(err error, prefix string) error {
+// renameFields rewrites the field names of err's field errors: to place
+// the errors of a part of a larger input (a webhook's order) or those of
+// a body that is part of one (a shipment of an order).
+func renameFields(err error, rename func(string) string) error {
 	var e *kefu.Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
 		return err
 	}
 	c := *e
 	c.Fields = make([]kefu.FieldError, len(e.Fields))
 	for i, f := range e.Fields {
-		c.Fields[i] = kefu.FieldError{Field: strings.TrimPrefix(f.Field, prefix), Message: f.Message}
+		c.Fields[i] = kefu.FieldError{Field: rename(f.Field), Message: f.Message}
 	}
 	return &c
 }

@@ -15,9 +15,6 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
-// inChunk bounds the values of one IN list.
-const inChunk = 500
-
 const orderColumns = `CAST(o.id AS text), s.code, o.number, CAST(o.customer_id AS text), o.status, o.currency, o.total_minor,
 	o.paid_minor, o.payment_method, o.ordered_at, o.expected_delivery, o.delivered_at, o.shipping_address, o.note, o.delay_noticed,
 	o.version, o.created_at, o.updated_at`
@@ -60,22 +57,6 @@ func loadOrders(ctx context.Context, q database.Querier, cond, tail string, args
 	return out, loadLines(ctx, q, out)
 }
 
-// inChunks calls fn with the ids in slices of at most inChunk, as
-// arguments and their placeholders numbered from 1.
-func inChunks(ids []string, fn func(args []any, placeholders string) error) error {
-	for start := 0; start < len(ids); start += inChunk {
-		chunk := ids[start:min(start+inChunk, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := fn(args, database.Placeholders(1, len(chunk))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // loadLines fills the items, shipments and events of os.
 func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	if len(os) == 0 {
@@ -86,7 +67,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	for i, o := range os {
 		byID[o.ID], ids[i] = o, o.ID
 	}
-	err := inChunks(ids, func(args []any, in string) error {
+	err := database.InChunks(ids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(order_id AS text), CAST(id AS text), sku_code, name, quantity, unit_price_minor,
 			tracking_number FROM order_items WHERE order_id IN (`+in+`) ORDER BY order_id, position`, args...)
 		if err != nil {
@@ -112,7 +93,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	}
 	shipments := map[string]ref{}
 	var sids []string
-	err = inChunks(ids, func(args []any, in string) error {
+	err = database.InChunks(ids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(order_id AS text), CAST(id AS text), carrier, tracking_number, status, shipped_at,
 			delivered_at FROM shipments WHERE order_id IN (`+in+`) ORDER BY order_id, tracking_number`, args...)
 		if err != nil {
@@ -137,7 +118,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	if err != nil {
 		return err
 	}
-	return inChunks(sids, func(args []any, in string) error {
+	return database.InChunks(sids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(shipment_id AS text), at, status, description, location FROM shipment_events
 			WHERE shipment_id IN (`+in+`) ORDER BY shipment_id, at, status`, args...)
 		if err != nil {
@@ -213,7 +194,7 @@ func (s *Service) write(ctx context.Context, tx *sql.Tx, sh *Shop, docs []*doc, 
 		numbers[i], given[d.o.Number] = d.o.Number, true
 	}
 	existing := map[string]*Order{}
-	err := inChunks(numbers, func(args []any, in string) error {
+	err := database.InChunks(numbers, func(args []any, in string) error {
 		os, err := loadOrders(ctx, tx, `o.shop_id = $1 AND o.number IN (`+database.Placeholders(2, len(args))+`)`, "", append([]any{sh.ID}, args...)...)
 		for _, o := range os {
 			existing[o.Number] = o

@@ -178,18 +178,9 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, sh *Shop, ev WebhookEve
 	return nil
 }
 
-// prefix moves field errors under p, for a part of a larger body.
+// prefix places field errors under p, for a part of a larger body.
 func prefix(err error, p string) error {
-	var e *kefu.Error
-	if !errors.As(err, &e) || len(e.Fields) == 0 {
-		return err
-	}
-	c := *e
-	c.Fields = make([]kefu.FieldError, len(e.Fields))
-	for i, f := range e.Fields {
-		c.Fields[i] = kefu.FieldError{Field: p + f.Field, Message: f.Message}
-	}
-	return &c
+	return renameFields(err, func(f string) string { return p + f })
 }
 
 var errSignature = kefu.Errorf(kefu.Unauthorized, "the webhook signature does not verify")
