@@ -786,3 +786,50 @@ func runJobs(t *testing.T, e *env) {
 		}
 	}
 }
+
+// A chat merged into another ticket (the customer's email about the same
+// order) carries on there: replies on it reach the widget, the visitor's
+// messages land on it. Merged into a ticket with a chat of its own, it
+// ends.
+func TestMergedChatCarriesOn(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		e.online(t, 0)
+		mail, err := e.tickets.Create(e.ctx, ticket.NewTicket{Subject: "Order SO-9", Channel: "email",
+			Customer: ticket.CustomerRef{Email: "ann@example.com"}, Message: ticket.NewMessage{Text: "Where is SO-9?"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := e.session(t, chat.SessionInput{})
+		sent := e.send(t, s.Visitor, chat.Message{Text: "about SO-9", Prechat: prechat("Ann", "ann@example.com")})
+		if _, err := e.chat.Accept(e.as(0), sent.Conversation.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.tickets.Merge(e.as(0), mail.ID, sent.Conversation.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.tickets.AddMessage(e.as(0), mail.ID, ticket.NewMessage{Kind: ticket.Reply, Text: "It ships today."}); err != nil {
+			t.Fatal(err)
+		}
+		e.online(t, 0)
+		next := e.send(t, s.Visitor, chat.Message{Text: "great"})
+		if next.Conversation.TicketID != mail.ID || next.Conversation.State != chat.Active {
+			t.Fatalf("after the merge: %+v", next.Conversation)
+		}
+		evs, _ := e.chat.History(context.Background(), sent.Conversation.ID)
+		got := texts(evs)
+		if got[len(got)-2] != "reply:It ships today." || got[len(got)-1] != "customer:great" {
+			t.Fatalf("the widget shows %q", got)
+		}
+
+		// A second chat merged into the first one's ticket ends.
+		s2 := e.session(t, chat.SessionInput{})
+		other := e.send(t, s2.Visitor, chat.Message{Text: "me too", Prechat: prechat("Ann", "ann@example.com")})
+		if _, err := e.tickets.Merge(e.as(0), mail.ID, other.Conversation.TicketID); err != nil {
+			t.Fatal(err)
+		}
+		if c := state(t, e, s2); c.State != chat.Ended {
+			t.Fatalf("the second chat is %s", c.State)
+		}
+	})
+}

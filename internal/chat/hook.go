@@ -32,16 +32,25 @@ type acceptKey struct{}
 // request; Send retries as a message to it.
 var errStarted = errors.New("chat: the conversation was started concurrently")
 
+// sentKey carries a *Sent for the hook to fill with the visitor's
+// message number and the conversation as it now stands, sparing Send
+// reading them back.
+type sentKey struct{}
+
 // TicketChanged implements ticket.Hook: in the transaction of every change
-// to a chat ticket it records the conversation's next events (the
-// message, a state change, an assignment) and moves its state.
+// to a ticket with a conversation (a chat ticket, or the ticket a chat was
+// merged into) it records the conversation's next events (the message, a
+// state change, an assignment) and moves its state.
 func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change) error {
-	if c.After.Channel != "chat" {
-		return nil
-	}
 	conv, opened, err := s.hookConversation(ctx, tx, c)
 	if err != nil || conv == nil {
 		return err
+	}
+	if out, ok := ctx.Value(sentKey{}).(*Sent); ok {
+		defer func() {
+			cur := *conv
+			out.Conversation = &cur
+		}()
 	}
 	recorded := false
 	if m := c.Message; m != nil {
@@ -58,6 +67,10 @@ func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change
 		if m.Kind == ticket.FromCustomer {
 			if _, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET visitor_seq = $2 WHERE id = $1`, conv.ID, seq); err != nil {
 				return fmt.Errorf("chat: visitor message: %w", err)
+			}
+			conv.VisitorSeq = seq
+			if out, ok := ctx.Value(sentKey{}).(*Sent); ok {
+				out.Seq = seq
 			}
 			if next, ok := ctx.Value(resumeKey{}).(State); ok && next != conv.State {
 				if err := s.setState(ctx, tx, conv, next, conv.AgentID); err != nil {
@@ -108,7 +121,7 @@ func (s *Service) hookConversation(ctx context.Context, tx *sql.Tx, c ticket.Cha
 		conv, err = convByTicket(ctx, tx, c.After.ID)
 		return conv, false, err
 	}
-	if st, ok := ctx.Value(startKey{}).(start); ok {
+	if st, ok := ctx.Value(startKey{}).(start); ok && c.After.Channel == "chat" {
 		now := s.Now()
 		var queued any
 		if st.state == Queued {
@@ -127,7 +140,7 @@ func (s *Service) hookConversation(ctx context.Context, tx *sql.Tx, c ticket.Cha
 		return conv, true, err
 	}
 	if c.After.FollowUpOf == "" {
-		return nil, false, nil // a chat ticket made some other way (the API, an import)
+		return nil, false, nil // not a chat, or a chat ticket made some other way (the API, an import)
 	}
 	conv, err = convByTicket(ctx, tx, c.After.FollowUpOf)
 	if err != nil || conv == nil {
@@ -151,6 +164,8 @@ func (s *Service) followChange(ctx context.Context, tx *sql.Tx, conv *Conversati
 	before, after := c.Before, c.After
 	_, accepting := ctx.Value(acceptKey{}).(bool)
 	switch {
+	case after.MergedInto != "" && before.MergedInto == "":
+		return true, s.merged(ctx, tx, conv, after.MergedInto)
 	case accepting:
 		return true, s.accept(ctx, tx, conv, after.AssigneeID)
 	case after.Status != before.Status && (after.Status == ticket.Solved || after.Status == ticket.Closed) &&
@@ -241,5 +256,22 @@ func (s *Service) stateEvent(ctx context.Context, tx *sql.Tx, conv *Conversation
 		d.Agent, d.AgentName = conv.AgentID, name
 	}
 	_, err := s.appendEvent(ctx, tx, conv, KindState, true, "", d)
+	return err
+}
+
+// merged follows a chat ticket merged into another: the conversation
+// carries on there, unless that ticket has a chat of its own, in which
+// case this one ends.
+func (s *Service) merged(ctx context.Context, tx *sql.Tx, conv *Conversation, targetID string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET ticket_id = $2, updated_at = $3 WHERE id = $1
+		AND NOT EXISTS (SELECT 1 FROM chat_conversations o WHERE o.ticket_id = $2)`, conv.ID, targetID, s.Now())
+	if err != nil {
+		return fmt.Errorf("chat: merge: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.setState(ctx, tx, conv, Ended, conv.AgentID)
+	}
+	conv.TicketID = targetID
+	_, err = s.appendEvent(ctx, tx, conv, KindChanged, false, "", EventData{})
 	return err
 }

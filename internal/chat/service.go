@@ -398,7 +398,9 @@ func (s *Service) Send(ctx context.Context, v *Visitor, in Message) (*Sent, erro
 		if ref.ID != "" {
 			ref.Email, ref.Phone = "", ""
 		}
-		t, err := s.Tickets.Create(context.WithValue(sys, startKey{}, start{visitorID: v.ID, state: state, pageURL: in.PageURL}), ticket.NewTicket{
+		out := &Sent{}
+		sys = context.WithValue(context.WithValue(sys, sentKey{}, out), startKey{}, start{visitorID: v.ID, state: state, pageURL: in.PageURL})
+		t, err := s.Tickets.Create(sys, ticket.NewTicket{
 			Subject: subjectOf(in.Text, pre.Name), Customer: ref, Channel: "chat", OrderNumber: pre.OrderNumber, Message: msg})
 		switch {
 		case err == nil:
@@ -415,10 +417,11 @@ func (s *Service) Send(ctx context.Context, v *Visitor, in Message) (*Sent, erro
 		default:
 			return nil, err
 		}
-		if conv, err = s.conversationOf(ctx, v.ID); err != nil {
-			return nil, err
+		if out.Conversation == nil {
+			return nil, fmt.Errorf("chat: %s was made without its conversation", t.Key)
 		}
-		return s.sent(ctx, conv, t.ID)
+		out.Conversation.TicketKey = t.Key
+		return out, nil
 	}
 	return s.sendMore(ctx, conv, msg, avail)
 }
@@ -434,30 +437,16 @@ func (s *Service) sendMore(ctx context.Context, conv *Conversation, msg ticket.N
 			next = Queued
 		}
 	}
-	sys := context.WithValue(kefu.WithActor(ctx, visitorActor), resumeKey{}, next)
-	_, m, err := s.Tickets.AddMessage(sys, conv.TicketID, msg)
+	out := &Sent{}
+	sys := context.WithValue(context.WithValue(kefu.WithActor(ctx, visitorActor), resumeKey{}, next), sentKey{}, out)
+	t, _, err := s.Tickets.AddMessage(sys, conv.TicketID, msg)
 	if err != nil {
 		return nil, err
 	}
-	if conv, err = getConv(ctx, s.DB.Write, `c.id = $1`, conv.ID); err != nil {
-		return nil, err
+	if out.Conversation == nil {
+		return nil, fmt.Errorf("chat: %s took the message but has no conversation", t.Key)
 	}
-	return s.sent(ctx, conv, m.TicketID, m.ID)
-}
-
-// sent finds the number the message got: the newest message event of
-// the conversation from the ticket, or of the message id given.
-func (s *Service) sent(ctx context.Context, conv *Conversation, ticketID string, messageID ...string) (*Sent, error) {
-	out := &Sent{Conversation: conv}
-	q, args := `SELECT MAX(seq) FROM chat_events WHERE conversation_id = $1 AND kind = 'message'`, []any{conv.ID}
-	if len(messageID) > 0 {
-		q, args = q+` AND message_id = $2`, append(args, messageID[0])
-	}
-	var seq sql.NullInt64
-	if err := s.DB.Write.QueryRowContext(ctx, q, args...).Scan(&seq); err != nil {
-		return nil, fmt.Errorf("chat: sent: %w", err)
-	}
-	out.Seq = seq.Int64
+	out.Conversation.TicketKey = t.Key
 	return out, nil
 }
 
