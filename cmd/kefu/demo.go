@@ -82,6 +82,16 @@ func (c *DemoCmd) load(ctx context.Context, app *App) error {
 		return err
 	}
 	slog.Info("demo shop loaded", "products", shopRes.Products, "orders", shopRes.Orders)
+	// The demo's tickets get their SLA policy now rather than from the
+	// deferred job, so the chains started on them count in its calendar.
+	if err := app.SLA.Recompute(ctx, ""); err != nil {
+		return err
+	}
+	chains, err := demo.SeedWorkflows(ctx, app.Workflows, app.Tickets)
+	if err != nil {
+		return err
+	}
+	slog.Info("demo workflows loaded", "started", chains)
 	if rest := c.Tickets - seeded; rest > 0 {
 		last := time.Now()
 		err := demo.Bulk(ctx, app.DB, rest, app.Now(), 2, func(done int) {

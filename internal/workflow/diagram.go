@@ -64,12 +64,21 @@ func Diagram(d *Document, lang string, route []Hop, current string) []byte {
 			continue // the tag carries the label
 		}
 		label := decisionText(e.kind, e.label, lang)
-		w := textWidth(label, 11) + 8
-		fmt.Fprintf(&b, `<rect class="wf-label-bg" x="%d" y="%d" width="%d" height="16" rx="3"/>`, e.lx-w/2, e.ly-11, w)
 		lc := "wf-label"
 		if on {
 			lc += " on"
 		}
+		if e.side {
+			// Beside its lane, to the right, so it never covers the boxes'
+			// arrows.
+			label = clip(label, g.width-e.lx-8, 11)
+			w := textWidth(label, 11) + 8
+			fmt.Fprintf(&b, `<rect class="wf-label-bg" x="%d" y="%d" width="%d" height="16" rx="3"/>`, e.lx-4, e.ly-11, w)
+			fmt.Fprintf(&b, `<text class="%s" x="%d" y="%d">%s</text>`, lc, e.lx, e.ly+1, esc(label))
+			continue
+		}
+		w := textWidth(label, 11) + 8
+		fmt.Fprintf(&b, `<rect class="wf-label-bg" x="%d" y="%d" width="%d" height="16" rx="3"/>`, e.lx-w/2, e.ly-11, w)
 		fmt.Fprintf(&b, `<text class="%s" x="%d" y="%d" text-anchor="middle">%s</text>`, lc, e.lx, e.ly+1, esc(label))
 	}
 	for _, n := range g.nodes {
@@ -92,7 +101,8 @@ func Diagram(d *Document, lang string, route []Hop, current string) []byte {
 		}
 		fmt.Fprintf(&b, `<g class="%s" data-stage="%s">`, cls, esc(n.key))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="8"/>`, n.x, n.y, nodeW, nodeH)
-		fmt.Fprintf(&b, `<text class="wf-name" x="%d" y="%d" text-anchor="middle">%s</text>`, n.x+nodeW/2, n.y+23, esc(clip(n.stage.Name.In(lang), nodeW-16, 13)))
+		// Names are bold: measure them a size up.
+		fmt.Fprintf(&b, `<text class="wf-name" x="%d" y="%d" text-anchor="middle">%s</text>`, n.x+nodeW/2, n.y+23, esc(clip(n.stage.Name.In(lang), nodeW-16, 14)))
 		meta := n.stage.Department
 		if n.stage.Role != "" {
 			meta += " · " + string(n.stage.Role)
@@ -198,6 +208,7 @@ type edge struct {
 	label  Text
 	path   string
 	back   bool
+	side   bool // routed round the right-hand side, labelled beside it
 	end    Outcome
 	lx, ly int
 }
@@ -214,7 +225,7 @@ const (
 	endArea      = endW + 30
 	gapX, gapY   = 40, 84
 	margin       = 20
-	sideRoom     = 150 // to the right, for arrows back up the chain
+	sideRoom     = 260 // to the right, for arrows back up the chain and their labels
 )
 
 // layoutOf ranks stages by their distance from the first along forward
@@ -312,12 +323,12 @@ func layoutOf(d *Document) *graph {
 				} else {
 					// Up, across or over several rows: round the right-hand side.
 					backLane++
-					lane := margin + widest + 24 + (backLane%4)*30
+					lane := margin + widest + 20 + (backLane%3)*24
 					x1, y1 := n.x+nodeW, n.y+nodeH/2+6
 					x2, y2 := m.x+nodeW, m.y+nodeH/2-6
 					e.path = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, y1, lane, y1, lane, y2, x2+2, y2)
-					e.back = m.rank <= n.rank
-					e.lx, e.ly = lane-12, (y1+y2)/2
+					e.back, e.side = m.rank <= n.rank, true
+					e.lx, e.ly = lane+6, (y1+y2)/2
 				}
 				g.edges = append(g.edges, e)
 			}

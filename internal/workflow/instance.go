@@ -445,6 +445,20 @@ func (s *Service) current(ctx context.Context, r *instanceRow, version int) erro
 	return nil
 }
 
+// actionOn loads running instance id for an action by the actor in ctx,
+// refusing it when the instance moved past version (0 skips the check).
+func (s *Service) actionOn(ctx context.Context, id string, version int) (kefu.Actor, *instanceRow, *Document, *ticket.Ticket, error) {
+	a := audit.ActorOf(ctx)
+	if err := requireWriter(a); err != nil {
+		return a, nil, nil, nil, err
+	}
+	r, doc, t, err := s.load(ctx, id)
+	if err == nil {
+		err = s.current(ctx, r, version)
+	}
+	return a, r, doc, t, err
+}
+
 // reread reads r again in tx and refuses when it moved meanwhile.
 func reread(ctx context.Context, tx *sql.Tx, r *instanceRow) (*instanceRow, error) {
 	cur, err := getInstance(ctx, tx, r.ID)
@@ -460,15 +474,8 @@ func reread(ctx context.Context, tx *sql.Tx, r *instanceRow) (*instanceRow, erro
 // PickUp takes the current stage: its deadline notices now go to whoever
 // picked it up, and the pick-up deadline is met.
 func (s *Service) PickUp(ctx context.Context, id string, version int) (*Detail, error) {
-	a := audit.ActorOf(ctx)
-	if err := requireWriter(a); err != nil {
-		return nil, err
-	}
-	r, doc, t, err := s.load(ctx, id)
+	a, r, doc, t, err := s.actionOn(ctx, id, version)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.current(ctx, r, version); err != nil {
 		return nil, err
 	}
 	if r.PickedBy == a.ID {
@@ -510,15 +517,8 @@ func (s *Service) PickUp(ctx context.Context, id string, version int) (*Detail, 
 // stage the decision leads to, back to where it came from, or the chain
 // ends with the decision's outcome.
 func (s *Service) Decide(ctx context.Context, id string, version int, in DecideInput) (*Detail, error) {
-	a := audit.ActorOf(ctx)
-	if err := requireWriter(a); err != nil {
-		return nil, err
-	}
-	r, doc, t, err := s.load(ctx, id)
+	a, r, doc, t, err := s.actionOn(ctx, id, version)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.current(ctx, r, version); err != nil {
 		return nil, err
 	}
 	if err := s.checkAct(ctx, a, r, doc); err != nil {
@@ -789,15 +789,8 @@ func (s *Service) AddNote(ctx context.Context, id string, in NoteInput) (*Step, 
 
 // SetFollower changes the dedicated person who follows the request.
 func (s *Service) SetFollower(ctx context.Context, id string, version int, followerID string) (*Detail, error) {
-	a := audit.ActorOf(ctx)
-	if err := requireWriter(a); err != nil {
-		return nil, err
-	}
-	r, doc, t, err := s.load(ctx, id)
+	a, r, doc, t, err := s.actionOn(ctx, id, version)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.current(ctx, r, version); err != nil {
 		return nil, err
 	}
 	if !s.mayFollow(a, r, doc) {

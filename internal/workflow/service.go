@@ -136,6 +136,15 @@ func (s *Service) known(ctx context.Context, q database.Querier) Known {
 	}
 }
 
+// Check validates doc against the store without saving it: the editor's
+// preview.
+func (s *Service) Check(ctx context.Context, doc *Document) error {
+	if _, err := requireStaff(ctx); err != nil {
+		return err
+	}
+	return Validate(doc, s.known(ctx, s.DB.Read))
+}
+
 // CreateDefinition validates and stores a new chain at version 1.
 func (s *Service) CreateDefinition(ctx context.Context, doc Document) (*Definition, error) {
 	if err := requireAdmin(ctx); err != nil {
