@@ -147,7 +147,8 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.ChatHub = chat.NewHub(a.Chat)
 	a.Web = web.New(web.Deps{DB: db, Shop: a.Shop, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
-		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Chat: a.Chat, ChatHub: a.ChatHub, Portal: a.Portal})
+		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Chat: a.Chat, ChatHub: a.ChatHub, Portal: a.Portal,
+		Aftersales: a.Aftersales})
 	return a
 }
 

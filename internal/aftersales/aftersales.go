@@ -294,6 +294,9 @@ const (
 	Cancelled = "cancelled" // withdrawn before it was paid
 )
 
+// RemedyStates lists every state of a remedy.
+var RemedyStates = []string{Pending, Paid, Issued, Redeemed, Shipped, Cancelled}
+
 // Remedy is a refund, a replacement, a discount voucher or goodwill
 // credit, with who approved it.
 type Remedy struct {

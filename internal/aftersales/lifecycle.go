@@ -43,6 +43,8 @@ const (
 	SetResponsible Action = "responsibility"
 	AddRemedy      Action = "remedy"
 	AssignOwner    Action = "assign"
+	// RedeemVoucher is recorded when the shop redeems a case's voucher.
+	RedeemVoucher Action = "redeem_voucher"
 )
 
 // anyOpenStep actions may be taken at any step of an open case.
@@ -160,6 +162,9 @@ func allowed(c *Case, a kefu.Actor) []Action {
 	}
 	return out
 }
+
+// Actions lists every action a case's record may show.
+var Actions = slices.Concat([]Action{Open}, actionOrder, anyOpenStep, []Action{RedeemVoucher})
 
 // actionOrder is the order actions are offered in.
 var actionOrder = []Action{Approve, Assess, GiveEstimate, RecordConsent, ArrangeReturn, ShipReturn, Receive, RepairDone, Inspect, Refund,

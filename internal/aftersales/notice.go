@@ -27,6 +27,9 @@ func StepTitle(lang string, c *Case) string {
 	return word(lang, key)
 }
 
+// StepName is a step in a customer's words.
+func StepName(lang string, st Step) string { return word(lang, "step."+string(st)) }
+
 // StepHelp says what happens next, or what the customer is to do.
 func StepHelp(lang string, c *Case) string {
 	switch c.Step {
@@ -83,6 +86,7 @@ var words = map[string]map[string]string{
 		"step.replied":          "We replied; the investigation continues",
 		"step.resolved":         "Resolved",
 		"step.closed":           "Closed",
+		"step.withdrawn":        "Withdrawn",
 		"help.requested":        "We check it against the after-sales terms and reply soon.",
 		"help.send_back":        "Send the items back as described below and enter the tracking number here.",
 		"help.pickup":           "A courier will collect the parcel; have it packed with its tags and accessories.",
@@ -118,6 +122,7 @@ var words = map[string]map[string]string{
 		"step.replied":          "已初步回复，正在处理",
 		"step.resolved":         "已解决",
 		"step.closed":           "已结束",
+		"step.withdrawn":        "已撤销",
 		"help.requested":        "我们将根据售后条款进行审核，并尽快回复您。",
 		"help.send_back":        "请按下方说明寄回商品，并在此填写运单号。",
 		"help.pickup":           "快递员将上门取件，请将商品连同吊牌和配件包装好。",

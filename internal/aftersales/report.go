@@ -359,14 +359,14 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 		return fmt.Errorf("aftersales: report sales state: %w", err)
 	}
 	r.SalesAsOf = timePtr(asOf)
-	// Returns per SKU, reason and period, from the cases on those orders.
-	b, bargs = bucket("c.ordered_on", days, 2)
-	sc, sargs = shopCond("c.shop_id", 3+len(bargs))
-	args = append(append([]any{from, to}, bargs...), sargs...)
-	rows, err = q.QueryContext(ctx, `SELECT `+b+`, c.reason, i.sku, i.product, i.product_name, i.supplier, SUM(i.quantity)
+	// Returns per SKU, reason and period, from the cases on those orders:
+	// one row per item, summed here (cheaper than grouping in SQL, and a
+	// case with several items is counted once).
+	sc, sargs = shopCond("c.shop_id", 3)
+	rows, err = q.QueryContext(ctx, `SELECT CAST(c.id AS text), c.ordered_on, c.reason, i.sku, i.product, i.product_name, i.supplier, i.quantity
 		FROM aftersales_cases c JOIN aftersales_case_items i ON i.case_id = c.id
-		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc+`
-		GROUP BY 1, c.reason, i.sku, i.product, i.product_name, i.supplier`, args...)
+		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc,
+		append([]any{from, to}, sargs...)...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report returns: %w", err)
 	}
@@ -374,57 +374,48 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 		name           string
 		sold, returned int
 	}
+	starts := make([]string, len(days)-1)
+	for i, d := range days[:len(days)-1] {
+		starts[i] = d.String()
+	}
 	skus, products, suppliers := map[string]*agg{}, map[string]*agg{}, map[string]*agg{}
 	byReason := map[string]*ReasonRow{}
+	counted := map[string]bool{}
 	for rows.Next() {
-		var i, units int
-		var reason, sku, product, productName, supplier string
-		if err := rows.Scan(&i, &reason, &sku, &product, &productName, &supplier, &units); err != nil {
+		var id, day, reason, sku, product, productName, supplier string
+		var units int
+		if err := rows.Scan(&id, &day, &reason, &sku, &product, &productName, &supplier, &units); err != nil {
 			rows.Close()
 			return err
 		}
-		r.ByPeriod[i].UnitsReturned += units
-		r.UnitsReturned += units
+		// The period whose first day is the last one not after day.
+		i, found := slices.BinarySearch(starts, day)
+		if !found {
+			i--
+		}
 		rr := byReason[reason]
 		if rr == nil {
 			rr = &ReasonRow{Reason: reason}
 			byReason[reason] = rr
 		}
+		if !counted[id] {
+			counted[id] = true
+			r.ByPeriod[i].Returns++
+			r.Returns++
+			rr.Cases++
+		}
+		r.ByPeriod[i].UnitsReturned += units
+		r.UnitsReturned += units
 		rr.Units += units
 		for _, x := range []struct {
 			m         map[string]*agg
 			key, name string
-		}{{skus, sku, productName}, {products, product, productName}, {suppliers, supplier, supplier}} {
+		}{{skus, sku, productName}, {products, product, productName}, {suppliers, supplier, ""}} {
 			if x.m[x.key] == nil {
 				x.m[x.key] = &agg{name: x.name}
 			}
 			x.m[x.key].returned += units
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// Cases are counted once each, whatever their items.
-	rows, err = q.QueryContext(ctx, `SELECT `+b+`, c.reason, count(*) FROM aftersales_cases c
-		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc+`
-		GROUP BY 1, c.reason`, args...)
-	if err != nil {
-		return fmt.Errorf("aftersales: report returns: %w", err)
-	}
-	for rows.Next() {
-		var i, n int
-		var reason string
-		if err := rows.Scan(&i, &reason, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		r.ByPeriod[i].Returns += n
-		r.Returns += n
-		if byReason[reason] == nil {
-			byReason[reason] = &ReasonRow{Reason: reason}
-		}
-		byReason[reason].Cases += n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -445,7 +436,7 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 		for _, x := range []struct {
 			m         map[string]*agg
 			key, name string
-		}{{products, c.product, c.productName}, {suppliers, c.supplier, c.supplier}} {
+		}{{products, c.product, c.productName}, {suppliers, c.supplier, ""}} {
 			if x.m[x.key] == nil {
 				x.m[x.key] = &agg{name: x.name}
 			}
@@ -533,11 +524,12 @@ func (s *Service) leadTimes(ctx context.Context, q database.Querier, r *Report, 
 		}
 		return math.Floor(b.Sub(a).Hours() / 24)
 	}
-	sc := func(n int) (string, []any) {
+	// ofShop limits rows with a case id in col to the shop's cases.
+	ofShop := func(col string, n int) (string, []any) {
 		if shopID == "" {
 			return "", nil
 		}
-		return fmt.Sprintf(" AND c.shop_id = $%d", n), []any{shopID}
+		return fmt.Sprintf(" AND %s IN (SELECT id FROM aftersales_cases WHERE shop_id = $%d)", col, n), []any{shopID}
 	}
 	collect := func(query string, args []any, target int) (LeadTime, error) {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -558,13 +550,14 @@ func (s *Service) leadTimes(ctx context.Context, q database.Querier, r *Report, 
 		}
 		return summarise(ds, target), nil
 	}
-	cond, args := sc(3)
+	cond, args := ofShop("r.case_id", 3)
 	var err error
-	r.Refunds, err = collect(`SELECT r.started_at, r.done_at FROM aftersales_remedies r JOIN aftersales_cases c ON c.id = r.case_id
+	r.Refunds, err = collect(`SELECT r.started_at, r.done_at FROM aftersales_remedies r
 		WHERE r.kind = 'refund' AND r.state = 'paid' AND r.done_at >= $1 AND r.done_at < $2`+cond, append([]any{from, to}, args...), st.RefundWorkingDays)
 	if err != nil {
 		return err
 	}
+	cond, args = ofShop("p.case_id", 3)
 	r.Repairs, err = collect(`SELECT c.created_at, p.at FROM aftersales_steps p JOIN aftersales_cases c ON c.id = p.case_id
 		WHERE p.action = 'ship_back' AND p.at >= $1 AND p.at < $2`+cond, append([]any{from, to}, args...), 0)
 	if err != nil {
@@ -575,14 +568,14 @@ func (s *Service) leadTimes(ctx context.Context, q database.Querier, r *Report, 
 	if err != nil {
 		return err
 	}
+	cond, args = ofShop("i.case_id", 3)
 	if err := q.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN i.passed THEN 0 ELSE 1 END), 0) FROM aftersales_inspections i
-		JOIN aftersales_cases c ON c.id = i.case_id WHERE i.at >= $1 AND i.at < $2`+cond, append([]any{from, to}, args...)...).Scan(
-		&r.QC.Inspections, &r.QC.Failed); err != nil {
+		WHERE i.at >= $1 AND i.at < $2`+cond, append([]any{from, to}, args...)...).Scan(&r.QC.Inspections, &r.QC.Failed); err != nil {
 		return fmt.Errorf("aftersales: report inspections: %w", err)
 	}
 	r.QC.FailureRate = rate(r.QC.Failed, r.QC.Inspections)
 	b, bargs := bucket("c.created_at", bounds, 2)
-	cond, args = sc(3 + len(bargs))
+	cond, args = ofShop("c.id", 3+len(bargs))
 	rows, err := q.QueryContext(ctx, `SELECT `+b+`, count(*) FROM aftersales_cases c WHERE c.kind = 'complaint' AND c.created_at >= $1
 		AND c.created_at < $2`+cond+` GROUP BY 1`, append(append([]any{from, to}, bargs...), args...)...)
 	if err != nil {
@@ -601,7 +594,7 @@ func (s *Service) leadTimes(ctx context.Context, q database.Querier, r *Report, 
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	cond, args = sc(3)
+	cond, args = ofShop("c.id", 3)
 	return q.QueryRowContext(ctx, `SELECT count(*) FROM sla_clocks k WHERE k.target IN ('complaint_reply', 'complaint_resolution')
 		AND k.breached_at IS NOT NULL AND k.breached_at >= $1 AND k.breached_at < $2 AND k.ticket_id IN (SELECT c.ticket_id
 		FROM aftersales_cases c WHERE c.kind = 'complaint'`+cond+`)`, append([]any{from, to}, args...)...).Scan(&r.Complaints.Breached)

@@ -96,7 +96,7 @@ func (s *Service) RedeemVoucher(ctx context.Context, code, orderNumber string) (
 			return err
 		}
 		out = v
-		_, err = s.record(ctx, tx, st, &change{before: c, c: c, action: "redeem_voucher", step: c.Step,
+		_, err = s.record(ctx, tx, st, &change{before: c, c: c, action: RedeemVoucher, step: c.Step,
 			data: map[string]any{"code": v.Code, "order_number": orderNumber}})
 		return err
 	})

@@ -48,6 +48,8 @@ func AftersalesBench(ctx context.Context, db *database.DB, nOrders, nCases int, 
 	if progress == nil {
 		progress = func(string, int) {}
 	}
+	// Timestamps are stored in UTC (SQLite compares them as text).
+	now = now.UTC()
 	rng := rand.New(rand.NewPCG(11, 13))
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {

@@ -9,8 +9,10 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/chat"
+	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
@@ -72,6 +74,36 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	for _, k := range sla.TargetKinds {
 		used["sla."+string(k)] = true
+	}
+	for _, st := range aftersales.Steps {
+		used["cases.step."+string(st)] = true
+	}
+	for _, a := range aftersales.Actions {
+		used["cases.action."+string(a)] = true
+	}
+	for _, k := range shop.Kinds {
+		used["cases.kind."+string(k)] = true
+	}
+	for _, p := range aftersales.Parties {
+		used["cases.party."+string(p)] = true
+	}
+	for _, k := range aftersales.RemedyKinds {
+		used["cases.remedy."+string(k)] = true
+	}
+	for _, st := range aftersales.RemedyStates {
+		used["cases.remedy_state."+st] = true
+	}
+	for _, st := range []sla.State{sla.Running, sla.Paused, sla.Met, sla.Breached, sla.Cancelled} {
+		used["cases.deadline."+string(st)] = true
+	}
+	for _, p := range []string{aftersales.PhotoEvidence, aftersales.PhotoInspection, aftersales.PhotoRepair} {
+		used["cases.photo."+p] = true
+	}
+	for _, p := range aftersales.Periods {
+		used["report.period."+p] = true
+	}
+	for _, k := range []string{"refund", "complaint_reply", "complaint_resolution"} {
+		used["sla."+k] = true
 	}
 	for _, f := range propFields {
 		used["field."+f] = true

@@ -33,6 +33,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -66,6 +67,9 @@ func (s *Server) portalRoutes(r chi.Router) {
 			r.Get("/portal/t/{key}", s.portalTicket)
 			r.Post("/portal/t/{key}/reply", s.portalReply)
 			r.Get("/portal/attachments/{id}", s.portalAttachment)
+			if s.Aftersales != nil {
+				s.portalCaseRoutes(r)
+			}
 		})
 	})
 }
@@ -575,6 +579,15 @@ type portalTicketData struct {
 	Error      string
 	SentNotice bool
 	Limits     portal.Limits
+	// Cases are the request's after-sales cases; CaseFailed names the
+	// one whose form was refused, with CaseForm, CaseErrors and
+	// CaseError, and CaseSaved the one just changed.
+	Cases      []*aftersales.Case
+	CaseFailed string
+	CaseForm   url.Values
+	CaseErrors map[string]string
+	CaseError  string
+	CaseSaved  string
 }
 
 // portalPanels are the sections of a request's page, top to bottom. A
@@ -582,7 +595,7 @@ type portalTicketData struct {
 // after-sales case, the steps of its workflow) adds its fields to
 // portal.TicketView and its panel here, before the reply form.
 func portalPanels(d *portalTicketData) []templ.Component {
-	return []templ.Component{statusPanel(d), conversationPanel(d), replyPanel(d)}
+	return []templ.Component{statusPanel(d), casePortalPanel(d), conversationPanel(d), replyPanel(d)}
 }
 
 func (s *Server) loadPortalTicket(ctx context.Context, key string) (*portalTicketData, error) {
@@ -592,6 +605,9 @@ func (s *Server) loadPortalTicket(ctx context.Context, key string) (*portalTicke
 		return nil, err
 	}
 	d := &portalTicketData{View: v, ShopZone: sess.TimeZone == "", Now: s.Now(), Category: v.Ticket.Category, Limits: s.Portal.LimitsInUse()}
+	if d.Cases, err = s.portalCases(ctx, sess, v.Ticket.ID); err != nil {
+		return nil, err
+	}
 	if cats, err := s.Tickets.Categories(ctx); err == nil {
 		for _, c := range cats {
 			if c.Key == v.Ticket.Category {
@@ -616,6 +632,7 @@ func (s *Server) portalTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.SentNotice = r.URL.Query().Get("sent") != ""
+	d.CaseSaved = r.URL.Query().Get("case")
 	render(w, r, http.StatusOK, portalTicketPage(d))
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/kefu-desk/kefu"
+	"github.com/kefu-desk/kefu/internal/aftersales"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/canned"
@@ -70,6 +71,10 @@ type Deps struct {
 	// frame the form (CSP frame-ancestors; empty allows any).
 	Portal       *portal.Service
 	EmbedOrigins []string
+	// Aftersales, when set, adds a ticket's after-sales cases, the open
+	// cases list, the after-sales report, Admin › After-sales and the
+	// portal's cases panel.
+	Aftersales *aftersales.Service
 }
 
 // Server is the console.
@@ -142,6 +147,9 @@ func (s *Server) Handler() http.Handler {
 		if s.Chat != nil {
 			s.chatConsoleRoutes(r)
 		}
+		if s.Aftersales != nil {
+			s.aftersalesRoutes(r)
+		}
 	})
 	r.NotFound(s.notFound)
 	return r
@@ -181,6 +189,7 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 		_ = s.DB.Read.QueryRowContext(ctx, `SELECT status FROM staff_presence WHERE staff_id = $1`, a.ID).Scan(&st)
 		ctx = context.WithValue(ctx, presenceKey{}, st)
 		ctx = context.WithValue(ctx, chatOnKey{}, s.Chat != nil)
+		ctx = context.WithValue(ctx, casesOnKey{}, s.Aftersales != nil)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
