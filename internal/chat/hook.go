@@ -65,10 +65,6 @@ func (s *Service) TicketChanged(ctx context.Context, tx *sql.Tx, c ticket.Change
 		}
 		recorded = true
 		if m.Kind == ticket.FromCustomer {
-			if _, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET visitor_seq = $2 WHERE id = $1`, conv.ID, seq); err != nil {
-				return fmt.Errorf("chat: visitor message: %w", err)
-			}
-			conv.VisitorSeq = seq
 			if out, ok := ctx.Value(sentKey{}).(*Sent); ok {
 				out.Seq = seq
 			}

@@ -505,14 +505,22 @@ var Blocked = &kefu.Error{Code: kefu.Forbidden, Message: "we are unable to conti
 // checkBlocked refuses a customer staff have blocked: the conversation's,
 // or, before the first message, whoever the pre-chat details name.
 func (s *Service) checkBlocked(ctx context.Context, v *Visitor, conv *Conversation, p Prechat) error {
-	var ids []string
+	// A merged record is blocked when the record it went into is.
+	const blocked = `(c.blocked OR COALESCE(m.blocked, false))`
+	var n int
 	if conv != nil {
-		var id string
-		if err := s.DB.Read.QueryRowContext(ctx, `SELECT CAST(customer_id AS text) FROM tickets WHERE id = $1`, conv.TicketID).Scan(&id); err != nil {
-			return fmt.Errorf("chat: customer: %w", err)
+		// The ticket's customer is who this conversation is with.
+		err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM tickets t JOIN customers c ON c.id = t.customer_id
+			LEFT JOIN customers m ON m.id = c.merged_into WHERE t.id = $1 AND `+blocked, conv.TicketID).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("chat: blocked: %w", err)
 		}
-		ids = append(ids, id)
+		if n > 0 {
+			return Blocked
+		}
+		return nil
 	}
+	var ids []any
 	if v.CustomerID != "" {
 		ids = append(ids, v.CustomerID)
 	}
@@ -532,14 +540,8 @@ func (s *Service) checkBlocked(ctx context.Context, v *Visitor, conv *Conversati
 	if len(ids) == 0 {
 		return nil
 	}
-	var n int
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	// A merged record is blocked when the record it went into is.
 	err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM customers c LEFT JOIN customers m ON m.id = c.merged_into
-		WHERE c.id IN (`+database.Placeholders(1, len(ids))+`) AND (c.blocked OR COALESCE(m.blocked, false))`, args...).Scan(&n)
+		WHERE c.id IN (`+database.Placeholders(1, len(ids))+`) AND `+blocked, ids...).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("chat: blocked: %w", err)
 	}

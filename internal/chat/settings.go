@@ -83,10 +83,15 @@ func (s *Service) Settings(ctx context.Context) (*Settings, error) {
 	return st, nil
 }
 
+// forgetSettings makes this instance read the settings, and what follows
+// from them, afresh after an edit.
 func (s *Service) forgetSettings() {
 	s.settings.mu.Lock()
 	s.settings.s = nil
 	s.settings.mu.Unlock()
+	s.avail.mu.Lock()
+	s.avail.ok = false
+	s.avail.mu.Unlock()
 }
 
 func newSecret() string {

@@ -91,8 +91,10 @@ func (s *Service) appendEvent(ctx context.Context, tx *sql.Tx, c *Conversation, 
 func (s *Service) appendEventBy(ctx context.Context, tx *sql.Tx, c *Conversation, kind string, public bool, messageID string, d EventData, by string) (int64, error) {
 	now := s.Now()
 	var seq int64
-	err := tx.QueryRowContext(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq`,
-		c.ID, now).Scan(&seq)
+	// A visitor's message is also the newest thing agents have to read.
+	err := tx.QueryRowContext(ctx, `UPDATE chat_conversations SET last_seq = last_seq + 1, updated_at = $2,
+		visitor_seq = CASE WHEN $3 THEN last_seq + 1 ELSE visitor_seq END WHERE id = $1 RETURNING last_seq`,
+		c.ID, now, kind == KindMessage && by == ByVisitor).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("chat: number event: %w", err)
 	}
@@ -103,6 +105,9 @@ func (s *Service) appendEventBy(ctx context.Context, tx *sql.Tx, c *Conversation
 		return 0, fmt.Errorf("chat: store event: %w", err)
 	}
 	c.LastSeq = seq
+	if kind == KindMessage && by == ByVisitor {
+		c.VisitorSeq = seq
+	}
 	return seq, s.Bus.PublishTx(ctx, tx, events.Event{Topic: events.Chat, Kind: busStored, TicketID: c.TicketID, Conv: c.ID, Seq: seq,
 		Detail: kind, By: by})
 }

@@ -359,6 +359,15 @@ func TestChatWidgetRefusals(t *testing.T) {
 	if last != 429 || hdr.Get("Retry-After") == "" || prob["code"] != "rate_limited" {
 		t.Fatalf("flood: %d %v", last, prob)
 	}
+	// Turned off, the widget is told so and nothing else answers.
+	want(t, admin.post("/admin/chat", url.Values{"hours": {"always"}}), 200)
+	if code, _, cfg := v.call("GET", "/chat/v1/config", nil); code != 200 || cfg["enabled"] != false || cfg["available"] != false {
+		t.Fatalf("config when off: %d %v", code, cfg)
+	}
+	if code, _, prob := v.call("POST", "/chat/v1/messages", map[string]any{"text": "hello?"}); code != 503 || prob["code"] != "unavailable" {
+		t.Fatalf("a message when off: %d %v", code, prob)
+	}
+	want(t, admin.post("/admin/chat", url.Values{"enabled": {"on"}, "hours": {"always"}, "allowed_origins": {"https://shop.example"}}), 200)
 	// Rotating the identity secret is an admin's button.
 	before := admin.get("/admin/chat").body
 	want(t, admin.send("POST", "/admin/chat/rotate", nil), 204)

@@ -289,7 +289,8 @@
   function start() {
     if (started) return Promise.resolve();
     started = true;
-    return configure().then(session).then(view).catch(function (p) { started = false; note(explain(p)); });
+    return configure().then(function () { if (cfg.enabled) return session(); }).then(view)
+      .catch(function (p) { started = false; note(explain(p)); });
   }
 
   function send(form, extra) {
