@@ -288,8 +288,8 @@ func Check(r Request) Eligibility {
 	if e.DaysLeft == 0 {
 		left, leftZh = "today is the last day", "今天是最后一天"
 	}
-	e.Explanation = fmt.Sprintf("%s are open until %s: %s after %s on %s (%s).",
-		w.kindEn(r.Kind), w.en(last), plural(days, "day"), eventEn, w.en(start), left)
+	e.Explanation = fmt.Sprintf("%s are open until %s, %s after %s (%s); %s.",
+		w.kindEn(r.Kind), w.en(last), plural(days, "day"), basisEn, w.en(start), left)
 	e.ExplanationZh = fmt.Sprintf("%s可申请至%s：%s（%s）后%d天内，%s。",
 		w.kindZh(r.Kind), w.zh(last), basisZh, w.zh(start), days, leftZh)
 	if refusesPersonal {

@@ -48,7 +48,7 @@ func TestCheck(t *testing.T) {
 		zh          string // a part of the Chinese one
 	}{
 		{"return on the day of delivery", Return, "", seven, &delivered, cst("2025-05-03 09:00"), true, Open, "2025-05-10", 7, false,
-			"Returns are open until 10 May: 7 days after delivered on 3 May (7 days left).", "退货可申请至5月10日"},
+			"Returns are open until 10 May, 7 days after delivery (3 May); 7 days left.", "退货可申请至5月10日"},
 		{"return on the last day, a minute before midnight", Return, ChangedMind, seven, &delivered, cst("2025-05-10 23:59"), true, Open, "2025-05-10", 0, false,
 			"today is the last day", "今天是最后一天"},
 		{"return at midnight after the last day", Return, ChangedMind, seven, &delivered, cst("2025-05-11 00:00"), false, Closed, "2025-05-10", 0, false,
@@ -60,7 +60,7 @@ func TestCheck(t *testing.T) {
 		{"not delivered, counted from delivery", Return, "", seven, nil, cst("2025-05-01 10:00"), false, NotDelivered, "", 0, false,
 			"Returns count from delivery, and this order has not been delivered yet.", "退货自签收之日起计算，本订单尚未签收。"},
 		{"counted from the order date, not delivered", Return, "", fromOrder, nil, cst("2025-05-06 23:00"), true, Open, "2025-05-06", 0, false,
-			"Returns are open until 6 May: 7 days after placed on 29 April", "下单（4月29日）后7天内"},
+			"Returns are open until 6 May, 7 days after the order date (29 April); today is the last day.", "下单（4月29日）后7天内"},
 		{"counted from the order date, closed although delivered late", Return, "", fromOrder, &delivered, cst("2025-05-07 08:00"), false, Closed, "2025-05-06", 0, false,
 			"Returns close 7 days after the order date; this order was placed on 29 April, so the last day was 6 May.", "退货须在下单后7天内申请"},
 		{"non-returnable refuses a personal reason", Return, ChangedMind, hygiene, &delivered, cst("2025-05-04 10:00"), false, NonReturnable, "", 0, false,
