@@ -148,7 +148,7 @@ func newApp(db *database.DB, dataDir string, secureCookies bool, now func() time
 	a.Web = web.New(web.Deps{DB: db, Shop: a.Shop, Tickets: a.Tickets, Customers: a.Customers, Team: a.Team, Auth: a.Auth,
 		Sessions: a.Sessions, Events: a.Events, SLA: a.SLA, Search: a.Search, Now: now, Calendars: a.Calendars, Canned: a.Canned,
 		Mailboxes: a.Mail.Mailboxes, MailDial: email.DialIMAP, Chat: a.Chat, ChatHub: a.ChatHub, Portal: a.Portal,
-		Aftersales: a.Aftersales})
+		Aftersales: a.Aftersales, Workflows: a.Workflows})
 	return a
 }
 

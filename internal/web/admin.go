@@ -63,6 +63,8 @@ type adminPage struct {
 	Check     *email.Check // a connection test's result
 
 	ChatSnippet string // the script tag a shop pastes
+
+	Workflows *workflowAdminData
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -112,6 +114,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.Chat != nil {
 			s.chatAdminRoutes(r)
 		}
+		if s.Workflows != nil {
+			s.workflowAdminRoutes(r)
+		}
 	})
 }
 
@@ -154,6 +159,9 @@ func (s *Server) adminTabs() []string {
 	}
 	if s.Chat != nil {
 		tabs = append(tabs, "chat")
+	}
+	if s.Workflows != nil {
+		tabs = append(tabs, "workflows")
 	}
 	return tabs
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/shop"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/ticket"
+	"github.com/kefu-desk/kefu/internal/workflow"
 )
 
 func messages(t *testing.T, file string) map[string]string {
@@ -63,7 +64,7 @@ func TestMessagesComplete(t *testing.T) {
 	for _, r := range kefu.Roles {
 		used["role."+string(r)] = true
 	}
-	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit", "calendars", "sla"} {
+	for _, tab := range []string{"staff", "departments", "categories", "fields", "tokens", "audit", "calendars", "sla", "workflows"} {
 		used["admin."+tab] = true
 	}
 	for _, d := range weekdays {
@@ -116,6 +117,35 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	for _, id := range widgetStrings {
 		used["widget."+id] = true
+	}
+	for _, q := range workQueues {
+		used["work.queue."+q] = true
+		used["work.queue_help."+q] = true
+	}
+	for _, k := range workflow.DecisionKinds {
+		used["work.decision."+string(k)] = true
+	}
+	for _, o := range workflow.Outcomes {
+		used["work.outcome."+string(o)] = true
+		used["portal.chain_done."+string(o)] = true
+	}
+	for _, v := range workflow.Sights {
+		used["work.see."+v] = true
+	}
+	for _, k := range []string{"start", "pickup", "decision", "follower", "note"} {
+		used["work.step."+k] = true
+	}
+	for _, k := range []string{"done", "current", "next"} {
+		used["portal.step."+k] = true
+	}
+	for _, k := range []string{"created", "updated", "unchanged"} {
+		used["wfadmin.import."+k] = true
+	}
+	for _, k := range []string{"customer", "shop"} {
+		used["work.from."+k] = true
+	}
+	for _, k := range []string{"workflow_stage", "workflow_pickup"} {
+		used["sla."+k] = true
 	}
 	literal := regexp.MustCompile(`\bT\(\s*(?:ctx|r\.Context\(\)|r\.ctx)\s*,\s*"([a-z_.]+)"`)
 	files, _ := filepath.Glob("*.go")

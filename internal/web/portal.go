@@ -37,6 +37,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/ticket"
+	"github.com/kefu-desk/kefu/internal/workflow"
 )
 
 // portalCookie carries the portal session's token.
@@ -588,6 +589,9 @@ type portalTicketData struct {
 	CaseErrors map[string]string
 	CaseError  string
 	CaseSaved  string
+	// Workflows are the request's after-sales chains as the customer
+	// sees them (workflow.CustomerProgress).
+	Workflows []workflow.Progress
 }
 
 // portalPanels are the sections of a request's page, top to bottom. A
@@ -595,7 +599,7 @@ type portalTicketData struct {
 // after-sales case, the steps of its workflow) adds its fields to
 // portal.TicketView and its panel here, before the reply form.
 func portalPanels(d *portalTicketData) []templ.Component {
-	return []templ.Component{statusPanel(d), casePortalPanel(d), conversationPanel(d), replyPanel(d)}
+	return []templ.Component{statusPanel(d), workProgressPanel(d), casePortalPanel(d), conversationPanel(d), replyPanel(d)}
 }
 
 func (s *Server) loadPortalTicket(ctx context.Context, key string) (*portalTicketData, error) {
@@ -605,6 +609,11 @@ func (s *Server) loadPortalTicket(ctx context.Context, key string) (*portalTicke
 		return nil, err
 	}
 	d := &portalTicketData{View: v, ShopZone: sess.TimeZone == "", Now: s.Now(), Category: v.Ticket.Category, Limits: s.Portal.LimitsInUse()}
+	if s.Workflows != nil {
+		if d.Workflows, err = s.Workflows.CustomerProgress(ctx, v.Ticket.ID, lang(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	if d.Cases, err = s.portalCases(ctx, sess, v.Ticket.ID); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
 	"github.com/kefu-desk/kefu/internal/ticket"
+	"github.com/kefu-desk/kefu/internal/workflow"
 )
 
 // Deps are the services the console uses.
@@ -75,6 +76,9 @@ type Deps struct {
 	// cases list, the after-sales report, Admin › After-sales and the
 	// portal's cases panel.
 	Aftersales *aftersales.Service
+	// Workflows, when set, adds the workflow queues (/work), a ticket's
+	// chains, the portal's progress panel and Admin › Workflows.
+	Workflows *workflow.Service
 }
 
 // Server is the console.
@@ -150,6 +154,9 @@ func (s *Server) Handler() http.Handler {
 		if s.Aftersales != nil {
 			s.aftersalesRoutes(r)
 		}
+		if s.Workflows != nil {
+			s.workflowRoutes(r)
+		}
 	})
 	r.NotFound(s.notFound)
 	return r
@@ -189,6 +196,7 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 		_ = s.DB.Read.QueryRowContext(ctx, `SELECT status FROM staff_presence WHERE staff_id = $1`, a.ID).Scan(&st)
 		ctx = context.WithValue(ctx, presenceKey{}, st)
 		ctx = context.WithValue(ctx, chatOnKey{}, s.Chat != nil)
+		ctx = context.WithValue(ctx, workOnKey{}, s.Workflows != nil)
 		ctx = context.WithValue(ctx, casesOnKey{}, s.Aftersales != nil)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
