@@ -140,6 +140,7 @@ func newWorld(t *testing.T, db *database.DB) *wfWorld {
 	c.want(c.do("POST", "/shops", map[string]any{"code": "nanbei", "name": "Nanbei Chao", "timezone": "Asia/Shanghai", "currency": "CNY"}), 201)
 	c.want(c.do("POST", "/orders", map[string]any{"shop": "nanbei", "number": "NB-1001", "status": "delivered", "payment_method": "alipay",
 		"customer": map[string]any{"email": "wang.fang@example.cn", "name": "王芳"}, "ordered_at": wfWed(9, 0).Add(-72 * time.Hour),
+		"delivered_at":     wfWed(9, 0).Add(-24 * time.Hour),
 		"shipping_address": "上海市浦东新区张江路88号", "items": []map[string]any{{"sku": "DRESS-M", "name": "真丝连衣裙 M", "quantity": 1, "unit_price": "399.00"}}}), 201)
 	return w
 }
@@ -463,9 +464,20 @@ func TestWorkflowDeadlineEscalation(t *testing.T) {
 		if in.Stage != "senior_staff" || in.Deadline.State != "running" {
 			t.Fatalf("after management stepped in: %+v", in)
 		}
+		// Picked up, the stage warns whoever picked it up when 80% of its
+		// time is used: 360 business minutes after Thursday 11:31.
+		in = w.pickUp(t, "manager", in)
+		sweep(time.Date(2025, 9, 26, 9, 59, 0, 0, shanghai))
+		if strings.Contains(w.notices(t, "manager"), "sla.warning") {
+			t.Fatal("warned early")
+		}
+		sweep(time.Date(2025, 9, 26, 10, 2, 0, 0, shanghai))
+		if n := w.notices(t, "manager"); !strings.Contains(n, "sla.warning") || !strings.Contains(n, `stage \"Senior staff\"`) {
+			t.Fatalf("the picker was not warned: %s", n)
+		}
 		// Sweeping again fires nothing twice.
 		before := w.notices(t, "gm")
-		sweep(thu(11, 32))
+		sweep(time.Date(2025, 9, 26, 10, 3, 0, 0, shanghai))
 		if w.notices(t, "gm") != before {
 			t.Error("a sweep fired an escalation twice")
 		}
@@ -604,4 +616,53 @@ func exerciseWorkflows(t *testing.T, c *apiClient) {
 	c.want(c.do("GET", "/workflow-instances/"+in.ID+"/photos/"+in.Context.Photos[0].ID, nil), 200)
 	c.want(c.do("POST", "/workflow-instances/"+in.ID+"/decisions", map[string]any{"decision": "forward"}, "If-Match", `"1"`), 412)
 	c.want(c.do("POST", "/workflow-instances/"+in.ID+"/decisions", map[string]any{"decision": "forward"}, "If-Match", fmt.Sprintf(`"%d"`, in.Version)), 200)
+}
+
+// TestWorkflowOnCases starts chains on after-sales cases: the case's
+// kind, reason and claimed amount choose the chain, and the stage that
+// shows amounts sees the claim.
+func TestWorkflowOnCases(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		a, c := w.staff["agent"], w.admin
+		// Refunds over 300 CNY go to finance first.
+		c.want(c.do("POST", "/workflows", map[string]any{"key": "big-refunds", "name": map[string]any{"en": "Large refunds"}, "position": 5,
+			"entry": map[string]any{"case_kinds": []string{"refund_only"}, "amount_over": "300", "currency": "CNY"},
+			"stages": []any{map[string]any{"key": "finance", "name": map[string]any{"en": "Finance"}, "department": "finance",
+				"sla": map[string]any{"minutes": 240}, "sees": []string{"billing"},
+				"decisions": []any{map[string]any{"kind": "approve", "outcome": "approved"}, map[string]any{"kind": "reject", "outcome": "rejected"}}}}}), 201)
+		refund := a.want(a.do("POST", "/aftersales/cases", map[string]any{"kind": "refund_only", "ticket_id": w.ticket(t, "billing", "多扣了一次款"),
+			"reason": "billing_error", "items": []map[string]any{{"item": "DRESS-M", "quantity": 1}}}), 201).field(t, "id")
+		in := a.instance(t, a.want(a.do("POST", "/workflow-instances", map[string]any{"case_id": refund}), 201))
+		if in.DefinitionKey != "big-refunds" {
+			t.Fatalf("a refund of 399.00 started %s", in.DefinitionKey)
+		}
+		var v struct {
+			CaseID  string `json:"case_id"`
+			Cause   string `json:"cause"`
+			Context struct {
+				Case    struct{ Kind, Reason string }
+				Billing struct{ Claim string }
+			}
+		}
+		w.staff["finance"].want(w.staff["finance"].do("GET", "/workflow-instances/"+in.ID, nil), 200).json(t, &v)
+		if v.CaseID != refund || v.Cause != "billing_error" || v.Context.Case.Kind != "refund_only" || v.Context.Billing.Claim != "399.00" {
+			t.Errorf("on the case: %+v", v)
+		}
+		if list := a.want(a.do("GET", "/workflow-instances?case_id="+refund, nil), 200); !strings.Contains(string(list.body), in.ID) {
+			t.Errorf("the case's instances: %s", list.body)
+		}
+		// A complaint about attitude takes the service-attitude chain by
+		// its reason; the large-refund chain does not apply to it.
+		complaint := a.want(a.do("POST", "/aftersales/cases", map[string]any{"kind": "complaint", "ticket_id": w.ticket(t, "complaint", "态度差"),
+			"reason": "service_attitude"}), 201).field(t, "id")
+		bad := a.want(a.do("POST", "/workflow-instances", map[string]any{"case_id": complaint, "definition": "big-refunds"}), 422)
+		if !strings.Contains(string(bad.body), "the case is a complaint, not one of refund_only") {
+			t.Errorf("a chain that does not apply: %s", bad.body)
+		}
+		in = a.instance(t, a.want(a.do("POST", "/workflow-instances", map[string]any{"case_id": complaint}), 201))
+		if in.DefinitionKey != "service_attitude" || in.Stage != "cs_manager" {
+			t.Fatalf("the complaint started %s at %s", in.DefinitionKey, in.Stage)
+		}
+	})
 }

@@ -350,10 +350,10 @@ func (s *Server) ticketWork(ctx context.Context, key string) (*ticketWorkData, e
 			continue
 		}
 		d.Chains = append(d.Chains, def)
-		for _, c := range def.Entry.Causes {
-			if !slices.Contains(d.Causes, c) {
-				d.Causes = append(d.Causes, c)
-			}
+		// A chain's first cause is its own; the others are the reasons
+		// of after-sales cases it also takes.
+		if len(def.Entry.Causes) > 0 && !slices.Contains(d.Causes, def.Entry.Causes[0]) {
+			d.Causes = append(d.Causes, def.Entry.Causes[0])
 		}
 	}
 	return d, nil
