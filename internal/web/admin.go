@@ -64,7 +64,8 @@ type adminPage struct {
 
 	ChatSnippet string // the script tag a shop pastes
 
-	Workflows *workflowAdminData
+	Workflows  *workflowAdminData
+	Aftersales *aftersalesAdminData
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
@@ -117,6 +118,9 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.Workflows != nil {
 			s.workflowAdminRoutes(r)
 		}
+		if s.Aftersales != nil {
+			s.aftersalesAdminRoutes(r)
+		}
 	})
 }
 
@@ -162,6 +166,9 @@ func (s *Server) adminTabs() []string {
 	}
 	if s.Workflows != nil {
 		tabs = append(tabs, "workflows")
+	}
+	if s.Aftersales != nil {
+		tabs = append(tabs, "aftersales")
 	}
 	return tabs
 }

@@ -106,6 +106,7 @@ func TestMessagesComplete(t *testing.T) {
 	for _, k := range []string{"refund", "complaint_reply", "complaint_resolution"} {
 		used["sla."+k] = true
 	}
+	used["admin.aftersales"] = true
 	for _, f := range propFields {
 		used["field."+f] = true
 	}
