@@ -95,24 +95,73 @@ func (l *lat) report(name string) string {
 		q(.5).Round(100*time.Microsecond), q(.9).Round(100*time.Microsecond), q(.99).Round(100*time.Microsecond), l.d[len(l.d)-1].Round(100*time.Microsecond))
 }
 
-// pending are messages sent and not yet seen where they are timed.
-type pending struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+// timing times messages of one kind: from the POST that sends each to
+// the stream that shows it (total), and how long after the POST's answer
+// the stream showed it (after: Kefu's fan-out, zero when the stream was
+// first).
+type timing struct {
+	mu           sync.Mutex
+	m            map[string]*flight
+	total, after lat
 }
 
-func (p *pending) put(k string, t time.Time) {
-	p.mu.Lock()
-	p.m[k] = t
-	p.mu.Unlock()
+type flight struct{ start, end, seen time.Time }
+
+func newTiming() *timing { return &timing{m: map[string]*flight{}} }
+
+func (t *timing) sent(k string, start time.Time) {
+	t.mu.Lock()
+	t.m[k] = &flight{start: start}
+	t.mu.Unlock()
 }
 
-func (p *pending) take(k string) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t, ok := p.m[k]
-	delete(p.m, k)
-	return t, ok
+func (t *timing) answered(k string, end time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.m[k]
+	switch {
+	case f == nil:
+	case !f.seen.IsZero():
+		t.after.add(0)
+		delete(t.m, k)
+	default:
+		f.end = end
+	}
+}
+
+func (t *timing) failed(k string) {
+	t.mu.Lock()
+	delete(t.m, k)
+	t.mu.Unlock()
+}
+
+func (t *timing) seen(k string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.m[k]
+	if f == nil || !f.seen.IsZero() {
+		return
+	}
+	t.total.add(at.Sub(f.start))
+	if f.end.IsZero() {
+		f.seen = at
+		return
+	}
+	t.after.add(max(0, at.Sub(f.end)))
+	delete(t.m, k)
+}
+
+// lost counts messages answered but never shown.
+func (t *timing) lost() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, f := range t.m {
+		if f.seen.IsZero() && !f.end.IsZero() {
+			n++
+		}
+	}
+	return n
 }
 
 type visitor struct {
@@ -203,10 +252,8 @@ func run(c config) error {
 
 	log("signing in %d agents; each console opens its live stream", c.agents)
 	agents := make([]*agent, c.agents)
-	notices := &pending{m: map[string]time.Time{}}
-	pages := &pending{m: map[string]time.Time{}}
-	replies := &pending{m: map[string]time.Time{}}
-	var toAgent, toAgentPage, toVisitor, postVisitor, postAgent lat
+	notices, pages, replies := newTiming(), newTiming(), newTiming()
+	var postVisitor, postAgent lat
 	var errs atomic.Int64
 	byTicket := sync.Map{} // ticket id → *visitor
 	for i := range agents {
@@ -225,9 +272,7 @@ func run(c config) error {
 					now := time.Now()
 					if v, ok := byTicket.Load(id); ok && v.(*visitor).agent.n == i {
 						// The console of the chat's agent heard of the message.
-						if t, ok := notices.take(id); ok {
-							toAgent.add(now.Sub(t))
-						}
+						notices.seen(id, now)
 					}
 				}
 			}
@@ -308,9 +353,7 @@ func run(c config) error {
 				}
 				now := time.Now()
 				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "r" {
-					if t, ok := replies.take(m[0]); ok {
-						toVisitor.add(now.Sub(t))
-					}
+					replies.seen(m[0], now)
 				}
 			}
 		}()
@@ -331,9 +374,7 @@ func run(c config) error {
 				}
 				now := time.Now()
 				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "m" {
-					if t, ok := pages.take(m[0]); ok {
-						toAgentPage.add(now.Sub(t))
-					}
+					pages.seen(m[0], now)
 				}
 			}
 		}()
@@ -369,20 +410,23 @@ func run(c config) error {
 				n := v.sent.Add(1)
 				tok := fmt.Sprintf("[m%d-%d]", v.n, n)
 				start := time.Now()
-				notices.put(v.ticketID, start)
+				notices.sent(v.ticketID, start)
 				if v.agent.page == v {
-					pages.put(tok, start)
+					pages.sent(tok, start)
 				}
 				if _, err := v.c.Send(talk, "还没收到包裹，能帮我查一下吗？ "+tok, nil); err != nil {
-					notices.take(v.ticketID)
-					pages.take(tok)
+					notices.failed(v.ticketID)
+					pages.failed(tok)
 					if talk.Err() == nil {
 						errs.Add(1)
 						log("visitor %d: %v", v.n, err)
 					}
 					continue
 				}
-				postVisitor.add(time.Since(start))
+				end := time.Now()
+				notices.answered(v.ticketID, end)
+				pages.answered(tok, end)
+				postVisitor.add(end.Sub(start))
 				sentN.Add(1)
 				// The agent answers after a moment.
 				wg.Add(1)
@@ -393,16 +437,18 @@ func run(c config) error {
 					}
 					rtok := fmt.Sprintf("[r%d-%d]", v.n, n)
 					rstart := time.Now()
-					replies.put(rtok, rstart)
+					replies.sent(rtok, rstart)
 					if err := v.agent.c.Reply(talk, v.key, "正在为您查询，请稍候。 "+rtok); err != nil {
-						replies.take(rtok)
+						replies.failed(rtok)
 						if talk.Err() == nil {
 							errs.Add(1)
 							log("agent %d: reply: %v", v.agent.n, err)
 						}
 						return
 					}
-					postAgent.add(time.Since(rstart))
+					end := time.Now()
+					replies.answered(rtok, end)
+					postAgent.add(end.Sub(rstart))
 					repliedN.Add(1)
 				})
 			}
@@ -417,18 +463,21 @@ func run(c config) error {
 	fmt.Printf("  visitor messages sent: %d (%.1f/s); agent replies sent: %d (%.1f/s); errors: %d\n",
 		sentN.Load(), float64(sentN.Load())/elapsed.Seconds(), repliedN.Load(), float64(repliedN.Load())/elapsed.Seconds(), errs.Load())
 	fmt.Println("  delivery, from the POST that sends to the stream that shows:")
-	fmt.Println("    " + toVisitor.report("agent reply → visitor's widget"))
-	fmt.Println("    " + toAgent.report("visitor message → agent's console"))
-	fmt.Println("    " + toAgentPage.report("visitor message → open chat page"))
+	fmt.Println("    " + replies.total.report("agent reply → visitor's widget"))
+	fmt.Println("    " + notices.total.report("visitor message → agent's console"))
+	fmt.Println("    " + pages.total.report("visitor message → open chat page"))
 	fmt.Println("  of which the POST itself (stored, committed, answered):")
 	fmt.Println("    " + postVisitor.report("visitor POST /chat/v1/messages"))
 	fmt.Println("    " + postAgent.report("agent POST /t/KEY/messages"))
+	fmt.Println("  and the fan-out, from the POST's answer to the stream (0 when the stream was first):")
+	fmt.Println("    " + replies.after.report("agent reply → visitor's widget"))
+	fmt.Println("    " + notices.after.report("visitor message → agent's console"))
 	fmt.Printf("  server RSS: %.1f MB before visitor streams, %.1f MB with %d idle, %.1f KB per idle visitor stream; %.1f MB after talking\n",
 		rss0, rss1, c.visitors, (rss1-rss0)*1024/float64(c.visitors), vmRSS(pid))
 	fmt.Printf("  server CPU while talking: %.1f s in %.0f s (%.0f%% of one core)\n", cpu.Seconds(), elapsed.Seconds(), 100*cpu.Seconds()/elapsed.Seconds())
 	fmt.Printf("  this load generator's own CPU while talking: %.1f s\n", (selfCPU() - self0).Seconds())
 	fmt.Printf("  load average after: %s\n", loadavg())
-	if n := len(notices.m) + len(replies.m); n > 0 {
+	if n := notices.lost() + replies.lost() + pages.lost(); n > 0 {
 		fmt.Printf("  NOT DELIVERED within a second of the end: %d\n", n)
 	}
 	return nil
