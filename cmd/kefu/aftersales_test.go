@@ -700,6 +700,13 @@ func (s *scenario) report(t *testing.T) {
 	if len(r.BySKU) == 0 || r.BySKU[0].Key != "DRS-001-M" || len(r.BySupplier) == 0 {
 		t.Errorf("report by SKU %+v, supplier %+v", r.BySKU, r.BySupplier)
 	}
+	// Over a year the returns are read by scanning the cases: the same
+	// counts.
+	var year struct{ Orders, Returns int }
+	s.sup.want(s.sup.do("GET", "/aftersales/reports/returns?from=2025-01-01&to=2026-01-01&period=month", nil), 200).json(t, &year)
+	if year.Orders != r.Orders || year.Returns != r.Returns {
+		t.Errorf("over a year: %d orders, %d returns; over the quarter %d, %d", year.Orders, year.Returns, r.Orders, r.Returns)
+	}
 	csv := s.sup.want(s.sup.do("GET", "/aftersales/reports/returns.csv?from=2025-04-01&to=2025-07-01", nil), 200)
 	if !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") || !strings.Contains(string(csv.body), "DRS-001-M") ||
 		!strings.Contains(string(csv.body), "refund lead time") {

@@ -363,9 +363,18 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 	// one row per item, summed here (cheaper than grouping in SQL, and a
 	// case with several items is counted once).
 	sc, sargs = shopCond("c.shop_id", 3)
+	// Over more than a quarter, reading the cases in their table's order
+	// (as they were opened, with their items beside them) is several times
+	// cheaper on SQLite than following the order-date index to each case
+	// and its items (measured: 0.2 s against 1.3 s for 76,000 returns): the
+	// column is wrapped so that SQLite scans; PostgreSQL scans either way.
+	cohort := "c.ordered_on"
+	if days[0].AddDays(92).Before(days[len(days)-1]) {
+		cohort = "(c.ordered_on || '')"
+	}
 	rows, err = q.QueryContext(ctx, `SELECT CAST(c.id AS text), c.ordered_on, c.reason, i.sku, i.product, i.product_name, i.supplier, i.quantity
 		FROM aftersales_cases c JOIN aftersales_case_items i ON i.case_id = c.id
-		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND c.ordered_on >= $1 AND c.ordered_on < $2`+sc,
+		WHERE c.kind IN ('return', 'exchange') AND c.step NOT IN ('refused', 'withdrawn') AND `+cohort+` >= $1 AND `+cohort+` < $2`+sc,
 		append([]any{from, to}, sargs...)...)
 	if err != nil {
 		return fmt.Errorf("aftersales: report returns: %w", err)
