@@ -111,34 +111,25 @@ func (s *Service) Queue(ctx context.Context, limit int) ([]QueueItem, error) {
 		pos[id] = i + 1
 	}
 	cond, args := ticket.VisibleCondition(audit.ActorOf(ctx), 0)
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+convColumns+`, cu.name, t.subject, t.order_number,
-		COALESCE(CAST(t.department_id AS text), '')`+convFrom+`JOIN customers cu ON cu.id = t.customer_id
-		WHERE c.state = 'queued' AND `+cond+fmt.Sprintf(` ORDER BY c.queued_at, c.id LIMIT %d`, limit), args...)
-	if err != nil {
-		return nil, fmt.Errorf("chat: queue: %w", err)
+	out, err := s.items(ctx, `c.state = 'queued' AND `+cond+fmt.Sprintf(` ORDER BY c.queued_at, c.id LIMIT %d`, limit), args...)
+	for i := range out {
+		out[i].Position = pos[out[i].ID]
 	}
-	defer rows.Close()
-	out := []QueueItem{}
-	for rows.Next() {
-		var q QueueItem
-		c, err := scanConv(rows, &q.CustomerName, &q.Subject, &q.OrderNumber, &q.DepartmentID)
-		if err != nil {
-			return nil, err
-		}
-		q.Conversation, q.Position = *c, pos[c.ID]
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // Mine lists the actor's active chats, most recently active first.
 func (s *Service) Mine(ctx context.Context) ([]QueueItem, error) {
-	a := audit.ActorOf(ctx)
+	return s.items(ctx, `c.agent_id = $1 AND c.state = 'active' ORDER BY c.updated_at DESC LIMIT 100`, audit.ActorOf(ctx).ID)
+}
+
+// items lists conversations matching where (on aliases c and t) with
+// what the console shows of each.
+func (s *Service) items(ctx context.Context, where string, args ...any) ([]QueueItem, error) {
 	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+convColumns+`, cu.name, t.subject, t.order_number,
-		COALESCE(CAST(t.department_id AS text), '')`+convFrom+`JOIN customers cu ON cu.id = t.customer_id
-		WHERE c.agent_id = $1 AND c.state = 'active' ORDER BY c.updated_at DESC LIMIT 100`, a.ID)
+		COALESCE(CAST(t.department_id AS text), '')`+convFrom+`JOIN customers cu ON cu.id = t.customer_id WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("chat: my chats: %w", err)
+		return nil, fmt.Errorf("chat: list: %w", err)
 	}
 	defer rows.Close()
 	out := []QueueItem{}

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -81,4 +82,24 @@ func serveAsset(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// No modification time: the hash in the URL is the version.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
+
+// serveFixed serves a static file at an address without a hash in it:
+// the scripts shops paste into their own pages (the contact form's, the
+// chat widget). Browsers keep it for maxAge, then revalidate it by its
+// content hash (ETag), so a new release reaches every shop soon.
+func serveFixed(name string, maxAge time.Duration) http.HandlerFunc {
+	a, ok := assets[name]
+	if !ok {
+		panic("web: no static file " + name)
+	}
+	cache := "public, max-age=" + strconv.Itoa(int(maxAge.Seconds()))
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", a.ctype)
+		w.Header().Set("Cache-Control", cache)
+		w.Header().Set("ETag", `"`+a.hash+`"`)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	}
 }

@@ -332,6 +332,23 @@ func TestChatWidgetAndConsole(t *testing.T) {
 // token, a visitor sending too fast.
 func TestChatWidgetRefusals(t *testing.T) {
 	e := newEnv(t, databasetest.Open(t, "sqlite"), withChat(t))
+	// The script at its fixed address, revalidated by its hash.
+	res, err := http.Get(e.url + "/chat.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") || etag == "" ||
+		!bytes.Contains(js, []byte("attachShadow")) {
+		t.Fatalf("/chat.js: %d %v", res.StatusCode, res.Header)
+	}
+	req, _ := http.NewRequest("GET", e.url+"/chat.js", nil)
+	req.Header.Set("If-None-Match", etag)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidation: %v %v", res, err)
+	}
 	admin := e.signin("admin@example.com")
 	p := admin.post("/admin/chat", url.Values{"version": {"1"}, "enabled": {"on"}, "hours": {"always"}, "allowed_origins": {"https://shop.example\nftp://nope"}})
 	want(t, p, 422, "must be an origin")

@@ -17,7 +17,6 @@ package web
 // SameSite=Lax and scoped to /portal.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +51,7 @@ func (s *Server) portalRoutes(r chi.Router) {
 		r.Get("/contact/embed", s.contactPage)
 		r.Post("/contact/embed", s.contactSubmit)
 		r.Get("/contact/embed/thanks", s.contactThanks)
-		r.Get("/contact/embed.js", serveEmbedScript)
+		r.Get("/contact/embed.js", serveFixed("contact-embed.js", time.Hour))
 
 		r.Get("/portal", s.portalHome)
 		r.Get("/portal/signin", s.portalSignin)
@@ -245,18 +244,6 @@ func (s *Server) contactThanks(w http.ResponseWriter, r *http.Request) {
 		d.Key = ticket.Key(n)
 	}
 	s.renderCustomer(w, r, http.StatusOK, contactThanks(d), d.Embed)
-}
-
-// serveEmbedScript is the snippet shops put on their pages. Its address
-// has no version in it, as it is pasted into other people's sites; it
-// may be cached for an hour.
-func serveEmbedScript(w http.ResponseWriter, r *http.Request) {
-	a := assets["contact-embed.js"]
-	w.Header().Set("Content-Type", a.ctype)
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
 
 // customerErrors turns err into a message per form field and one for the
