@@ -55,14 +55,10 @@ func (s *Server) workflowRoutes(r chi.Router) {
 // workSidebar is the sidebar's workflow queues with their counts.
 func (s *Server) workSidebar(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	counts := map[string]int{}
-	for _, q := range workQueues {
-		is, err := s.Workflows.List(ctx, workflow.ListFilter{Queue: q})
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		counts[q] = len(is)
+	counts, err := s.Workflows.Counts(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	render(w, r, http.StatusOK, workSide(counts, r.URL.Query().Get("active")))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -216,34 +217,29 @@ func (s *Service) instances(ctx context.Context, rows []*instanceRow) ([]Instanc
 	for i := range views {
 		byClock[views[i].ClockID] = &views[i]
 	}
-	names := map[string]string{}
-	name := func(id string) string {
-		if id == "" {
-			return ""
-		}
-		if n, ok := names[id]; ok {
-			return n
-		}
-		st, err := s.Team.GetStaff(kefu.WithActor(ctx, kefu.System), id)
-		if err == nil {
-			names[id] = st.Name
-		}
-		return names[id]
+	var ticketIDs, staffIDs []string
+	for _, r := range rows {
+		ticketIDs = append(ticketIDs, r.TicketID)
+		staffIDs = append(staffIDs, r.PickedBy, r.FollowerID)
 	}
-	sys := kefu.WithActor(ctx, kefu.System)
+	tickets, err := s.ticketOutlines(ctx, ticketIDs)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.staffNames(ctx, staffIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
 		doc, err := s.version(ctx, s.DB.Read, r.DefinitionID, r.DefVersion)
 		if err != nil {
 			return nil, err
 		}
-		t, err := s.Tickets.Get(sys, r.TicketID)
-		if err != nil {
-			return nil, err
-		}
+		t := tickets[r.TicketID]
 		in := Instance{ID: r.ID, DefinitionID: r.DefinitionID, DefinitionKey: doc.Key, DefinitionVersion: r.DefVersion, Name: doc.Name,
-			TicketID: t.ID, TicketKey: t.Key, Subject: t.Subject, CaseID: r.CaseID, Cause: r.Cause, Active: r.active(), Stage: r.Stage,
-			DepartmentID: r.DepartmentID, Role: r.Role, PickedBy: r.PickedBy, PickedByName: name(r.PickedBy), PickedAt: r.PickedAt,
-			StageStartedAt: r.StageStartedAt, Deadline: byClock[r.StageClockID], FollowerID: r.FollowerID, FollowerName: name(r.FollowerID),
+			TicketID: r.TicketID, TicketKey: t.key, Subject: t.subject, CaseID: r.CaseID, Cause: r.Cause, Active: r.active(), Stage: r.Stage,
+			DepartmentID: r.DepartmentID, Role: r.Role, PickedBy: r.PickedBy, PickedByName: names[r.PickedBy], PickedAt: r.PickedAt,
+			StageStartedAt: r.StageStartedAt, Deadline: byClock[r.StageClockID], FollowerID: r.FollowerID, FollowerName: names[r.FollowerID],
 			Outcome: r.Outcome, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, EndedAt: r.EndedAt}
 		if r.active() {
 			in.Pickup = byClock[r.PickupClockID]
@@ -255,6 +251,52 @@ func (s *Service) instances(ctx context.Context, rows []*instanceRow) ([]Instanc
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+type ticketOutline struct{ key, subject string }
+
+// ticketOutlines reads the key and subject of many tickets at once.
+func (s *Service) ticketOutlines(ctx context.Context, ids []string) (map[string]ticketOutline, error) {
+	out := map[string]ticketOutline{}
+	err := database.InChunks(slices.Compact(slices.Sorted(slices.Values(ids))), func(args []any, in string) error {
+		rows, err := s.DB.Read.QueryContext(ctx, `SELECT CAST(id AS text), number, subject FROM tickets WHERE id IN (`+in+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("workflow: tickets: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, subject string
+			var number int64
+			if err := rows.Scan(&id, &number, &subject); err != nil {
+				return err
+			}
+			out[id] = ticketOutline{key: ticket.Key(number), subject: subject}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// staffNames reads the names of many staff members at once.
+func (s *Service) staffNames(ctx context.Context, ids []string) (map[string]string, error) {
+	ids = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(ids))), func(id string) bool { return id == "" })
+	out := map[string]string{}
+	err := database.InChunks(ids, func(args []any, in string) error {
+		rows, err := s.DB.Read.QueryContext(ctx, `SELECT CAST(id AS text), name FROM staff WHERE id IN (`+in+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("workflow: staff: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			out[id] = name
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // Queues of ListFilter.
@@ -292,24 +334,18 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Instance, error) {
 	var rows []*instanceRow
 	switch f.Queue {
 	case QueueWaiting:
-		if len(a.Departments) > 0 {
-			roles := rolesUpTo(a.Role)
-			args := []any{}
-			for _, d := range a.Departments {
-				args = append(args, d)
-			}
-			for _, r := range roles {
-				args = append(args, r)
-			}
-			rows, err = queryInstances(ctx, s.DB.Read, `SELECT `+instanceColumns+from+` WHERE i.ended_at IS NULL AND i.department_id IN (`+
-				database.Placeholders(1, len(a.Departments))+`) AND i.role IN (`+database.Placeholders(len(a.Departments)+1, len(roles))+`)`+
-				byDue+fmt.Sprintf(" LIMIT %d", limit), args...)
+		if cond, args := waitingCondition(a); cond != "" {
+			rows, err = queryInstances(ctx, s.DB.Read, `SELECT `+instanceColumns+from+` WHERE `+cond+byDue+fmt.Sprintf(" LIMIT %d", limit), args...)
 			if err != nil {
 				return nil, err
 			}
 		}
 		if a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin {
-			esc, err := s.escalatedTo(ctx, a, rows)
+			have := map[string]bool{}
+			for _, r := range rows {
+				have[r.ID] = true
+			}
+			esc, err := s.escalatedTo(ctx, a, have)
 			if err != nil {
 				return nil, err
 			}
@@ -343,6 +379,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.Queue != "" {
+		// A queue holds what the viewer may act on, picked up or follows:
+		// all of it visible to them.
+		return s.instances(ctx, rows)
+	}
 	var visible []*instanceRow
 	for _, r := range rows {
 		doc, err := s.version(ctx, s.DB.Read, r.DefinitionID, r.DefVersion)
@@ -360,9 +401,66 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Instance, error) {
 	return s.instances(ctx, visible)
 }
 
+// waitingCondition selects the running stages of a's departments that
+// a's role may act on, or "" when a is in no department.
+func waitingCondition(a kefu.Actor) (string, []any) {
+	if len(a.Departments) == 0 {
+		return "", nil
+	}
+	roles := rolesUpTo(a.Role)
+	args := []any{}
+	for _, d := range a.Departments {
+		args = append(args, d)
+	}
+	for _, r := range roles {
+		args = append(args, r)
+	}
+	return `i.ended_at IS NULL AND i.department_id IN (` + database.Placeholders(1, len(a.Departments)) + `) AND i.role IN (` +
+		database.Placeholders(len(a.Departments)+1, len(roles)) + `)`, args
+}
+
+// Counts is how many instances each queue holds (at most 200 each), for
+// the console's sidebar, which asks after every change: counting costs an
+// index range read per queue, not the lists.
+func (s *Service) Counts(ctx context.Context) (map[string]int, error) {
+	a, err := requireStaff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	waiting := map[string]bool{}
+	if cond, args := waitingCondition(a); cond != "" {
+		ids, err := database.Strings(ctx, s.DB.Read, `SELECT CAST(i.id AS text) FROM workflow_instances i WHERE `+cond+
+			fmt.Sprintf(" LIMIT %d", maxQueue), args...)
+		if err != nil {
+			return nil, fmt.Errorf("workflow: count waiting: %w", err)
+		}
+		for _, id := range ids {
+			waiting[id] = true
+		}
+	}
+	out[QueueWaiting] = len(waiting)
+	if a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin {
+		esc, err := s.escalatedTo(ctx, a, waiting)
+		if err != nil {
+			return nil, err
+		}
+		out[QueueWaiting] += len(esc)
+	}
+	for queue, col := range map[string]string{QueueMine: "picked_by", QueueFollowing: "follower_id"} {
+		var n int
+		if err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM workflow_instances i WHERE i.ended_at IS NULL AND i.`+col+
+			` = $1`+fmt.Sprintf(" LIMIT %d", maxQueue)+`) AS q`, a.ID).Scan(&n); err != nil {
+			return nil, fmt.Errorf("workflow: count %s: %w", queue, err)
+		}
+		out[queue] = n
+	}
+	return out, nil
+}
+
 // escalatedTo lists running instances whose deadline went up the ladder
-// to one of a's departments, leaving out those already in have.
-func (s *Service) escalatedTo(ctx context.Context, a kefu.Actor, have []*instanceRow) ([]*instanceRow, error) {
+// to one of a's departments, leaving out the ids in have.
+func (s *Service) escalatedTo(ctx context.Context, a kefu.Actor, have map[string]bool) ([]*instanceRow, error) {
 	rows, err := queryInstances(ctx, s.DB.Read, `SELECT `+instanceColumns+` FROM workflow_instances i
 		JOIN sla_clocks c ON c.id = i.stage_clock_id OR c.id = i.pickup_clock_id
 		WHERE i.ended_at IS NULL AND c.level >= 2 AND c.met_at IS NULL AND c.cancelled_at IS NULL ORDER BY c.due_at, i.id`+
@@ -371,9 +469,8 @@ func (s *Service) escalatedTo(ctx context.Context, a kefu.Actor, have []*instanc
 		return nil, err
 	}
 	seen := map[string]bool{}
-	for _, r := range have {
-		seen[r.ID] = true
-	}
+	maps.Copy(seen, have)
+	ladders := map[*Document][]string{}
 	var out []*instanceRow
 	for _, r := range rows {
 		if seen[r.ID] {
@@ -384,7 +481,12 @@ func (s *Service) escalatedTo(ctx context.Context, a kefu.Actor, have []*instanc
 		if err != nil {
 			return nil, err
 		}
-		if a.Role == kefu.RoleAdmin || slices.ContainsFunc(s.ladderDepartments(ctx, s.DB.Read, doc), a.InDepartment) {
+		ladder, ok := ladders[doc]
+		if !ok {
+			ladder = s.ladderDepartments(ctx, s.DB.Read, doc)
+			ladders[doc] = ladder
+		}
+		if a.Role == kefu.RoleAdmin || slices.ContainsFunc(ladder, a.InDepartment) {
 			out = append(out, r)
 		}
 	}
