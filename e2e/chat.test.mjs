@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import { startKefu, browser, signIn, shot, png } from './kefu.mjs';
+import { smtpSink } from './smtp.mjs';
 
-let kefu, shop, agentB, visitorB, lateB, pa, pv;
+let kefu, smtp, shop, agentB, visitorB, lateB, pa, pv, pl;
 let shopURL, key;
 
 before(async () => {
@@ -33,6 +34,14 @@ before(async () => {
   pa = await agentB.page();
   pv = await visitorB.page();
   await signIn(pa, kefu, 'admin@demo.kefu.local');
+  // The shop's mailbox sends through a loopback server, which keeps what
+  // it receives: answers to offline messages and transcripts.
+  smtp = await smtpSink();
+  const res = await pa.request.post(kefu.url + '/api/v1/mailboxes', { data: {
+    address: 'service@sunny.example', display_name: 'Sunny Shop', is_default: true, enabled: true,
+    imap: {}, smtp: { host: '127.0.0.1', port: smtp.port, security: 'none' }, signature: '', ack_en: '', ack_zh: '',
+  } });
+  assert.equal(res.status(), 201, await res.text());
 });
 
 after(async () => {
@@ -41,6 +50,7 @@ after(async () => {
   await lateB?.close();
   await kefu?.stop();
   shop?.close();
+  smtp?.close();
   assert.deepEqual([...(agentB?.errors ?? []), ...(visitorB?.errors ?? []), ...(lateB?.errors ?? [])], [], 'no script errors in the pages');
 });
 
@@ -56,7 +66,7 @@ test('an admin offers chat whenever an agent is online, and finds the embed code
   await shot(pa, 'chat-01-admin');
 });
 
-test('with nobody online, the widget takes a message that becomes a ticket', async () => {
+test('with nobody online, the widget takes a message that becomes a ticket answered by email', async () => {
   // The only agent signed in steps away.
   await pa.goto(kefu.url + '/queue/mine');
   await pa.locator('#presence').selectOption('away');
@@ -65,7 +75,7 @@ test('with nobody online, the widget takes a message that becomes a ticket', asy
   await new Promise((r) => setTimeout(r, 2500));
 
   lateB = await browser();
-  const pl = await lateB.page();
+  pl = await lateB.page();
   await pl.goto(shopURL);
   await pl.getByRole('button', { name: 'Chat with us' }).click();
   const panel = pl.getByRole('dialog', { name: 'Chat with us' });
@@ -85,6 +95,19 @@ test('with nobody online, the widget takes a message that becomes a ticket', asy
   await pa.locator('#queue-list').getByText('Do you ship linen dresses to Norway?').click();
   await pa.locator('.chat-bar').getByText('Offline message').waitFor();
   await pa.locator('.chat-bar').getByText('your reply is also mailed').waitFor();
+  // The answer goes by email, and shows in the widget too.
+  await pa.keyboard.press('r');
+  await pa.getByRole('textbox', { name: 'Message' }).fill('Yes: Norway in 5 to 7 days, duties included.');
+  await pa.getByRole('button', { name: 'Send reply' }).click();
+  const answer = await smtp.waitFor((m) => m.to.includes('kim.late@example.com') && /Norway in 5 to 7 days/.test(m.text));
+  assert.match(answer.subject, /KF-\d+/);
+  await panel.locator('li.agent').filter({ hasText: 'Norway in 5 to 7 days' }).waitFor();
+  // The visitor asks for the transcript: it comes by mail, in their words and ours.
+  await panel.getByRole('button', { name: 'Email me this chat' }).click();
+  await panel.getByText('The transcript is on its way to your email.').waitFor();
+  const transcript = await smtp.waitFor((m) => m.to.includes('kim.late@example.com') && /Your chat with us/.test(m.subject));
+  assert.match(transcript.text, /Do you ship linen dresses to Norway\?/);
+  assert.match(transcript.text, /Norway in 5 to 7 days/);
   await pa.goto(kefu.url + '/queue/mine');
   await pa.locator('#presence').selectOption('online');
   await pa.locator('.presence .dot.online').waitFor();
