@@ -32,18 +32,31 @@ func scanDefinition(row interface{ Scan(...any) error }) (*Definition, error) {
 }
 
 func listDefinitions(ctx context.Context, q database.Querier) ([]Definition, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+definitionColumns+definitionFrom+` ORDER BY d.position, d.key`)
+	ds, err := queryAll(ctx, q, scanDefinition, `SELECT `+definitionColumns+definitionFrom+` ORDER BY d.position, d.key`)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: definitions: %w", err)
 	}
+	out := make([]Definition, len(ds))
+	for i, d := range ds {
+		out[i] = *d
+	}
+	return out, nil
+}
+
+// queryAll runs query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q database.Querier, scan func(interface{ Scan(...any) error }) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	out := []Definition{}
+	var out []*T
 	for rows.Next() {
-		d, err := scanDefinition(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *d)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -172,20 +185,11 @@ func getInstance(ctx context.Context, q database.Querier, id string) (*instanceR
 }
 
 func queryInstances(ctx context.Context, q database.Querier, query string, args ...any) ([]*instanceRow, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := queryAll(ctx, q, scanInstance, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: instances: %w", err)
 	}
-	defer rows.Close()
-	var out []*instanceRow
-	for rows.Next() {
-		r, err := scanInstance(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return rows, nil
 }
 
 // activeKey keeps one running instance of a chain per ticket or case.
