@@ -67,6 +67,16 @@ func TestWorkflowPages(t *testing.T) {
 		want(t, admin.get("/admin/workflows/returns"), 404)
 		created := admin.post("/admin/workflows", url.Values{"json": {returnsChain}})
 		want(t, created, 200, "Workflow created.", "<svg", `data-stage="warehouse"`)
+		// A new version; the first stays readable.
+		v2 := strings.Replace(returnsChain, `"sla": {"minutes": 30}`, `"sla": {"minutes": 45}`, 1)
+		want(t, admin.post("/admin/workflows/returns", url.Values{"json": {v2}, "version": {"1"}}), 200, "Saved as a new version", "45 min")
+		want(t, admin.post("/admin/workflows/returns", url.Values{"json": {v2}, "version": {"1"}}), 409, "Someone saved this workflow meanwhile")
+		want(t, admin.get("/admin/workflows/returns?version=1"), 200, "Version 1, as the instances started on it run it", "30 min")
+		export := admin.get("/admin/workflows/returns/export")
+		want(t, export, 200, `"minutes": 45`)
+		if cd := export.Header.Get("Content-Disposition"); !strings.Contains(cd, "workflow-returns.json") {
+			t.Errorf("export: %s", cd)
+		}
 
 		agent := e.signin("li.na@example.com")
 		want(t, agent.get("/t/"+e.ticket.Key+"/workflows"), 200, "启动售后流程", `value="returns"`)
