@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -66,6 +67,9 @@ type App struct {
 	// streams.
 	Chat    *chat.Service
 	ChatHub *chat.Hub
+	// proxies are the reverse proxies whose X-Forwarded-For names the
+	// client (ServeCmd's --trusted-proxies).
+	proxies []netip.Prefix
 	// Portal is the contact form and the customer portal.
 	Portal *portal.Service
 	// Shop mirrors the shops' catalogues and orders.
@@ -177,7 +181,7 @@ func (a *App) Handler() http.Handler {
 	// The chat widget calls from the shop's pages, cross-site by design,
 	// with a visitor token and never a session cookie.
 	csrf.AddInsecureBypassPattern("/chat/v1/")
-	return recoverer(api.RemoteAddr(csrf.Handler(a.Sessions.LoadAndSave(mux))))
+	return recoverer(fromProxies(a.proxies, api.RemoteAddr(csrf.Handler(a.Sessions.LoadAndSave(mux)))))
 }
 
 // Close releases the store.

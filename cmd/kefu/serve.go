@@ -18,6 +18,7 @@ type ServeCmd struct {
 	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGTERM." default:"30s" env:"KEFU_SHUTDOWN_TIMEOUT"`
 	MailConfig      `embed:""`
 	PortalConfig    `embed:""`
+	ProxyConfig     `embed:""`
 }
 
 // Run serves until ctx is cancelled (SIGTERM or SIGINT).
@@ -31,6 +32,9 @@ func (c *ServeCmd) Run(ctx context.Context) error {
 		return err
 	}
 	if err := app.configurePortal(c.PortalConfig); err != nil {
+		return err
+	}
+	if app.proxies, err = c.ProxyConfig.prefixes(); err != nil {
 		return err
 	}
 	return serve(ctx, app, c.Listen, c.ShutdownTimeout, nil)

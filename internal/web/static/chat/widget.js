@@ -128,6 +128,7 @@
     pre.hidden = has || !cfg.enabled;
     compose.hidden = !has;
     footer.hidden = !has;
+    $(".end").hidden = !has || conv.state === "offline" || conv.state === "ended";
     if (!cfg.enabled) return note(S.disabled);
     if (!has) {
       var away = !cfg.available;
