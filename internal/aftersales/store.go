@@ -215,14 +215,7 @@ func (s *Service) loadDetail(ctx context.Context, q database.Querier, c *Case) e
 			return err
 		}
 		n.CreatedAt = n.CreatedAt.UTC()
-		switch {
-		case skipped != "":
-			n.State, n.Detail = "skipped", skipped
-		case state == "":
-			n.State = "pending"
-		default:
-			n.State = state
-		}
+		n.State, n.Detail = shop.NoticeState(skipped, state)
 		c.Notices = append(c.Notices, n)
 	}
 	rows.Close()

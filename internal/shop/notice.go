@@ -222,15 +222,22 @@ func notices(ctx context.Context, q database.Querier, orderID string) ([]Notice,
 			return nil, err
 		}
 		n.CreatedAt = n.CreatedAt.UTC()
-		switch {
-		case skipped != "":
-			n.State, n.Detail = "skipped", skipped
-		case state == "":
-			n.State = "pending"
-		default:
-			n.State = state
-		}
+		n.State, n.Detail = NoticeState(skipped, state)
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// NoticeState is a notice's state from why it was skipped (if it was) and
+// its mail's state (empty while the mail is not queued yet): skipped with
+// the reason, pending, or the mail's state.
+func NoticeState(skipped, mailState string) (state, detail string) {
+	switch {
+	case skipped != "":
+		return "skipped", skipped
+	case mailState == "":
+		return "pending", ""
+	default:
+		return mailState, ""
+	}
 }

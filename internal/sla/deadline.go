@@ -39,18 +39,7 @@ type Deadline struct {
 func (d *Deadline) target(k TargetKind) Target {
 	t := d.Rule
 	t.Kind = k
-	if t.Unit == "" {
-		t.Unit = Business
-	}
-	if t.Breach == nil {
-		t.Breach = []Action{{Kind: Notify, To: ToAssignee}}
-	}
-	if t.Escalations == nil {
-		t.Escalations = []Escalation{}
-	}
-	if t.Warn != nil && t.Warn.Notify == nil {
-		t.Warn.Notify = []Action{{Kind: Notify, To: ToAssignee}}
-	}
+	t.defaults()
 	return t
 }
 

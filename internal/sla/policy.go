@@ -174,24 +174,29 @@ func (d *Definition) normalize() {
 		d.Stages = []Stage{}
 	}
 	for i := range d.Targets {
-		t := &d.Targets[i]
-		if t.Unit == "" {
-			t.Unit = Business
-		}
-		if t.Breach == nil {
-			t.Breach = []Action{{Kind: Notify, To: ToAssignee}}
-		}
-		if t.Escalations == nil {
-			t.Escalations = []Escalation{}
-		}
-		if t.Warn != nil && t.Warn.Notify == nil {
-			t.Warn.Notify = []Action{{Kind: Notify, To: ToAssignee}}
-		}
+		d.Targets[i].defaults()
 	}
 	for i := range d.Stages {
 		if d.Stages[i].Unit == "" {
 			d.Stages[i].Unit = Business
 		}
+	}
+}
+
+// defaults fills what a target leaves out: business time, a breach that
+// tells the assignee, no escalations, warnings to the assignee.
+func (t *Target) defaults() {
+	if t.Unit == "" {
+		t.Unit = Business
+	}
+	if t.Breach == nil {
+		t.Breach = []Action{{Kind: Notify, To: ToAssignee}}
+	}
+	if t.Escalations == nil {
+		t.Escalations = []Escalation{}
+	}
+	if t.Warn != nil && t.Warn.Notify == nil {
+		t.Warn.Notify = []Action{{Kind: Notify, To: ToAssignee}}
 	}
 }
 

@@ -2,13 +2,9 @@ package ticket_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -151,97 +147,19 @@ func reportP95(b *testing.B, durs []time.Duration) {
 }
 
 // largeStore opens the cached store of largeTickets tickets on engine,
-// building it on first use. The cache is named after the schema digest,
-// so a migration change builds a new one and removes the old.
+// building it on first use (databasetest.Cached: a migration change builds
+// a new one and removes the old).
 func largeStore(b *testing.B, engine string) *database.DB {
 	b.Helper()
 	ctx := context.Background()
-	digest := database.SchemaDigest(engine)
-	name := fmt.Sprintf("tickets_%dk", largeTickets/1000)
-	var location string
-	var reset func() // removes a cache that is stale or half built
-	switch engine {
-	case "sqlite":
-		dir := filepath.Join(os.TempDir(), "kefu-bench")
-		old, _ := filepath.Glob(filepath.Join(dir, name+"-*.db*"))
-		location = filepath.Join(dir, name+"-"+digest+".db")
-		for _, f := range old {
-			if !strings.HasPrefix(f, location) {
-				os.Remove(f)
+	started := time.Now()
+	return databasetest.Cached(b, engine, fmt.Sprintf("tickets_%dk", largeTickets/1000), func(db *database.DB) error {
+		return demo.BenchStore(ctx, db, largeTickets, time.Now().UTC().Truncate(time.Microsecond), func(done int) {
+			if done%100_000 == 0 {
+				b.Logf("%s: %d tickets built in %s", engine, done, time.Since(started).Round(time.Second))
 			}
-		}
-		reset = func() {
-			for _, suffix := range []string{"", "-wal", "-shm"} {
-				os.Remove(location + suffix)
-			}
-		}
-	case "postgres":
-		base := databasetest.PostgresURL()
-		if base == "" {
-			b.Skip("set KEFU_TEST_POSTGRES_URL")
-		}
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer admin.Close()
-		schema := "kefu_bench_1m_" + digest
-		var stale []string
-		rows, err := admin.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kefu\_bench\_1m\_%' AND nspname <> $1`, schema)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			stale = append(stale, s)
-		}
-		rows.Close()
-		for _, s := range stale {
-			admin.ExecContext(ctx, `DROP SCHEMA `+s+` CASCADE`)
-		}
-		if _, err := admin.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
-			b.Fatal(err)
-		}
-		u, _ := url.Parse(base)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		location = u.String()
-		reset = func() {
-			admin, err := sql.Open("pgx", base)
-			if err != nil {
-				return
-			}
-			defer admin.Close()
-			admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-			admin.ExecContext(ctx, `CREATE SCHEMA `+schema)
-		}
-	}
-	for try := 0; ; try++ {
-		db, err := database.Open(ctx, location)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err = db.Migrate(ctx); err == nil {
-			started := time.Now()
-			err = demo.BenchStore(ctx, db, largeTickets, time.Now().UTC().Truncate(time.Microsecond), func(done int) {
-				if done%100_000 == 0 {
-					b.Logf("%s: %d tickets built in %s", engine, done, time.Since(started).Round(time.Second))
-				}
-			})
-		}
-		if err == nil {
-			b.Cleanup(func() { db.Close() })
-			return db
-		}
-		db.Close()
-		if try > 0 {
-			b.Fatal(err)
-		}
-		b.Logf("rebuilding the %s bench store: %v", engine, err)
-		reset()
-	}
+		})
+	})
 }
 
 // cpuTime is the CPU this process has used, user and system. Per

@@ -142,7 +142,19 @@ func (s *Server) openCase(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err = s.Aftersales.Open(ctx, in)
 	}
-	p, lerr := s.loadCasesPanel(ctx, key)
+	s.casesPanelAfter(w, r, key, err, func(p *casesPanel) {
+		p.OpenForm, p.OpenErrors = f, fieldErrors(err)
+		if len(p.OpenErrors) == 0 {
+			p.OpenError = message(r, err)
+		}
+	})
+}
+
+// casesPanelAfter answers a form of the cases panel with the panel as it
+// now is: after a success it tells the ticket page to refresh; after an
+// error the user can fix, it shows the form again with show's messages.
+func (s *Server) casesPanelAfter(w http.ResponseWriter, r *http.Request, ticketKey string, err error, show func(*casesPanel)) {
+	p, lerr := s.loadCasesPanel(r.Context(), ticketKey)
 	if lerr != nil {
 		s.fail(w, r, lerr)
 		return
@@ -154,10 +166,7 @@ func (s *Server) openCase(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code = status(err)
-		p.OpenForm, p.OpenErrors = f, fieldErrors(err)
-		if len(p.OpenErrors) == 0 {
-			p.OpenError = message(r, err)
-		}
+		show(p)
 	} else {
 		w.Header().Set("HX-Trigger", "ticket-changed")
 	}
@@ -188,28 +197,14 @@ func (s *Server) caseAct(w http.ResponseWriter, r *http.Request) {
 			_, err = s.Aftersales.Act(ctx, c.ID, version, in)
 		}
 	}
-	p, lerr := s.loadCasesPanel(ctx, c.TicketKey)
-	if lerr != nil {
-		s.fail(w, r, lerr)
-		return
-	}
-	code := http.StatusOK
-	if err != nil {
-		if !refusal(err) {
-			s.fail(w, r, err)
-			return
-		}
-		code = status(err)
+	s.casesPanelAfter(w, r, c.TicketKey, err, func(p *casesPanel) {
 		p.ActCase, p.ActForm, p.ActErrors = c.ID, f, fieldErrors(err)
 		if kefu.IsCode(err, kefu.Stale) {
 			p.ActError = T(ctx, "cases.stale")
 		} else if len(p.ActErrors) == 0 || p.ActErrors["action"] != "" {
 			p.ActError = message(r, err)
 		}
-	} else {
-		w.Header().Set("HX-Trigger", "ticket-changed")
-	}
-	render(w, r, code, casesPanelView(p))
+	})
 }
 
 // actionInput reads an action's form. Per-item counts come as
