@@ -92,6 +92,11 @@ func (c *DemoCmd) load(ctx context.Context, app *App) error {
 		return err
 	}
 	slog.Info("demo workflows loaded", "started", chains)
+	cases, err := demo.SeedAftersales(ctx, app.Aftersales, app.Tickets)
+	if err != nil {
+		return err
+	}
+	slog.Info("demo after-sales cases opened", "cases", cases)
 	if rest := c.Tickets - seeded; rest > 0 {
 		last := time.Now()
 		err := demo.Bulk(ctx, app.DB, rest, app.Now(), 2, func(done int) {
