@@ -57,13 +57,16 @@ func SeedAftersales(ctx context.Context, cases *aftersales.Service, tickets *tic
 	used := map[string]bool{}
 	n := 0
 	for _, d := range demoCases {
-		page, err := tickets.List(ctx, ticket.Filter{Category: d.category, Status: []ticket.Status{ticket.New, ticket.Open}, Limit: 10})
+		page, err := tickets.List(ctx, ticket.Filter{Category: d.category, Status: []ticket.Status{ticket.New, ticket.Open}, Limit: 50})
 		if err != nil {
 			return n, err
 		}
 		var t *ticket.Ticket
 		for _, c := range page.Tickets {
-			if !used[c.ID] && (c.OrderNumber != "" || d.open.Kind == shop.Complaint) {
+			// A case is somebody's work: it goes on an assigned ticket,
+			// which keeps the unassigned queue as the rest of the demo
+			// left it.
+			if !used[c.ID] && c.AssigneeID != "" && (c.OrderNumber != "" || d.open.Kind == shop.Complaint) {
 				t = c
 				break
 			}
