@@ -152,7 +152,7 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, st *Settings, c *Case,
 	err := tx.QueryRowContext(ctx, `SELECT c.name, c.language, COALESCE((SELECT i.value FROM customer_identities i
 		WHERE i.customer_id = c.id AND i.kind = 'email' AND NOT i.failing ORDER BY i.created_at, i.id LIMIT 1), ''),
 		COALESCE((SELECT name FROM shops WHERE id = $2), ''), COALESCE((SELECT language FROM shops WHERE id = $2), '')
-		FROM customers c WHERE c.id = $1`, c.CustomerID, nullable(c.shopID)).Scan(&name, &lang, &to, &shopName, &shopLang)
+		FROM customers c WHERE c.id = $1`, c.CustomerID, database.Nullable(c.shopID)).Scan(&name, &lang, &to, &shopName, &shopLang)
 	if err != nil {
 		return fmt.Errorf("aftersales: notice recipient: %w", err)
 	}
@@ -179,7 +179,7 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, st *Settings, c *Case,
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO aftersales_notices (id, case_id, step_id, language, to_address, subject, mail_id, skipped, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, kefu.NewID(), c.ID, stepID, lang, to, subject, nullable(mailID), skipped, s.Now())
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, kefu.NewID(), c.ID, stepID, lang, to, subject, database.Nullable(mailID), skipped, s.Now())
 	if err != nil {
 		return fmt.Errorf("aftersales: notice: %w", err)
 	}

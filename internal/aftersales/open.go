@@ -317,7 +317,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, st *Settings, c *Case,
 	_, err := tx.ExecContext(ctx, `INSERT INTO aftersales_cases (id, number, kind, ticket_id, order_id, shop_id, customer_id, reason, step,
 		owner_id, currency, claimed_minor, ordered_at, ordered_on, detail, created_at, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6,
 		$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)`, c.ID, c.Number, string(c.Kind), c.TicketID, orderID, shopID, c.CustomerID,
-		c.Reason, string(c.Step), nullable(c.OwnerID), c.Currency, c.claimed, c.orderedAt, c.orderedOn, c.stored(), now, c.ClosedAt)
+		c.Reason, string(c.Step), database.Nullable(c.OwnerID), c.Currency, c.claimed, c.orderedAt, c.orderedOn, c.stored(), now, c.ClosedAt)
 	if err != nil {
 		return fmt.Errorf("aftersales: open: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/kefu-desk/kefu/internal/database"
 	"slices"
 	"strings"
 
@@ -109,7 +110,7 @@ func (s *Service) commit(ctx context.Context, tx *sql.Tx, st *Settings, ch *chan
 	c.Open = c.ClosedAt == nil
 	res, err := tx.ExecContext(ctx, `UPDATE aftersales_cases SET step = $3, responsible = $4, owner_id = $5, refunded_minor = $6, detail = $7,
 		closed_at = $8, version = version + 1, updated_at = $9 WHERE id = $1 AND version = $2`, c.ID, before.Version, string(c.Step),
-		string(c.Responsible), nullable(c.OwnerID), c.refunded, c.stored(), c.ClosedAt, now)
+		string(c.Responsible), database.Nullable(c.OwnerID), c.refunded, c.stored(), c.ClosedAt, now)
 	if err != nil {
 		return fmt.Errorf("aftersales: save case: %w", err)
 	}

@@ -358,7 +358,7 @@ func (s *Service) sales(ctx context.Context, q database.Querier, r *Report, shop
 	if err := q.QueryRowContext(ctx, `SELECT seen_until FROM aftersales_sales_state WHERE 1=1`+sc+` ORDER BY seen_until LIMIT 1`, sargs...).Scan(&asOf); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("aftersales: report sales state: %w", err)
 	}
-	r.SalesAsOf = timePtr(asOf)
+	r.SalesAsOf = database.TimePtr(asOf)
 	// Returns per SKU, reason and period, from the cases on those orders:
 	// one row per item, summed here (cheaper than grouping in SQL, and a
 	// case with several items is counted once).

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/shop"
@@ -59,7 +58,7 @@ func scanCase(row interface{ Scan(...any) error }) (*Case, error) {
 	}
 	c.Key, c.TicketKey = Key(c.Number), "KF-"+strconv.FormatInt(ticketNumber, 10)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	c.orderedAt, c.ClosedAt = timePtr(ordered), timePtr(closed)
+	c.orderedAt, c.ClosedAt = database.TimePtr(ordered), database.TimePtr(closed)
 	c.Open = c.ClosedAt == nil
 	var st stored
 	if err := json.Unmarshal([]byte(detail), &st); err != nil {
@@ -90,21 +89,6 @@ func ParseKey(s string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil && n > 0
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time.UTC()
-	return &v
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // loadItems fills the items of cases.
@@ -248,7 +232,7 @@ func remedies(ctx context.Context, q database.Querier, cond string, args ...any)
 			return nil, err
 		}
 		r.Amount = shop.FormatMoney(r.amount, r.Currency)
-		r.StartedAt, r.CreatedAt, r.DueAt, r.DoneAt = r.StartedAt.UTC(), r.CreatedAt.UTC(), timePtr(due), timePtr(done)
+		r.StartedAt, r.CreatedAt, r.DueAt, r.DoneAt = r.StartedAt.UTC(), r.CreatedAt.UTC(), database.TimePtr(due), database.TimePtr(done)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -71,7 +71,7 @@ func row(a kefu.Actor, now time.Time, e Entry) ([]any, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return []any{kefu.NewID(), now.UTC(), string(a.Kind), a.ID, a.Name, e.Action, e.Entity, e.EntityID,
-		nullable(e.TicketID), nullable(e.CustomerID), string(changes)}, nil
+		database.Nullable(e.TicketID), database.Nullable(e.CustomerID), string(changes)}, nil
 }
 
 // RecordAll appends entries in as few statements as the database allows,
@@ -101,13 +101,6 @@ func ActorOf(ctx context.Context) kefu.Actor {
 		return kefu.System
 	}
 	return a
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // Filter selects entries; empty fields select everything.

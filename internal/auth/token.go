@@ -190,16 +190,8 @@ func scanToken(r interface{ Scan(...any) error }) (Token, error) {
 	if t.Scopes == nil {
 		t.Scopes = []string{}
 	}
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(exp), timePtr(used), timePtr(revoked)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = database.TimePtr(exp), database.TimePtr(used), database.TimePtr(revoked)
 	return t, nil
-}
-
-func timePtr(n sql.NullTime) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := n.Time.UTC()
-	return &t
 }
 
 // Authenticate returns the actor for an API token secret: its owner's

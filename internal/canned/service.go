@@ -88,7 +88,7 @@ func (s *Service) Create(ctx context.Context, in Input) (Reply, error) {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO canned_replies (id, title, body, language, owner_id, category, created_at, updated_at, version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)`,
-			r.ID, r.Title, r.Body, r.Language, nullable(r.OwnerID), r.Category, now, now)
+			r.ID, r.Title, r.Body, r.Language, database.Nullable(r.OwnerID), r.Category, now, now)
 		if err != nil {
 			return fmt.Errorf("canned: create: %w", err)
 		}
@@ -189,10 +189,3 @@ func scan(row interface{ Scan(...any) error }) (Reply, error) {
 }
 
 func notFound(id string) error { return kefu.Errorf(kefu.NotFound, "no canned reply %s", id) }
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

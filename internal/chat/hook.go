@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/kefu-desk/kefu/internal/database"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/ticket"
@@ -177,7 +178,7 @@ func (s *Service) followChange(ctx context.Context, tx *sql.Tx, conv *Conversati
 	case after.AssigneeID == "" && conv.State == Active:
 		return true, s.setState(ctx, tx, conv, Queued, "") // handed back to the queue
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET agent_id = $2 WHERE id = $1`, conv.ID, nullable(after.AssigneeID)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET agent_id = $2 WHERE id = $1`, conv.ID, database.Nullable(after.AssigneeID)); err != nil {
 		return false, fmt.Errorf("chat: agent: %w", err)
 	}
 	return false, nil
@@ -228,7 +229,7 @@ func (s *Service) setState(ctx context.Context, tx *sql.Tx, conv *Conversation, 
 		queued = &now
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE chat_conversations SET state = $2, agent_id = $3, queued_at = $4, updated_at = $5 WHERE id = $1`,
-		conv.ID, string(state), nullable(agentID), nullTime(queued), now)
+		conv.ID, string(state), database.Nullable(agentID), nullTime(queued), now)
 	if err != nil {
 		return fmt.Errorf("chat: state: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kefu-desk/kefu/internal/database"
 	"net/url"
 	"slices"
 	"strings"
@@ -187,7 +188,7 @@ func (s *Service) SaveSettings(ctx context.Context, version int, in SettingsInpu
 	}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE chat_settings SET enabled = $1, hours = $2, calendar_id = $3, allowed_origins = $4,
-			version = version + 1, updated_at = $5 WHERE id = 1`, in.Enabled, in.Hours, nullable(in.CalendarID), strings.Join(origins, " "), s.Now())
+			version = version + 1, updated_at = $5 WHERE id = 1`, in.Enabled, in.Hours, database.Nullable(in.CalendarID), strings.Join(origins, " "), s.Now())
 		if err != nil {
 			return fmt.Errorf("chat: save settings: %w", err)
 		}

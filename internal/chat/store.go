@@ -100,7 +100,7 @@ func (s *Service) appendEventBy(ctx context.Context, tx *sql.Tx, c *Conversation
 	}
 	data, _ := json.Marshal(d)
 	_, err = tx.ExecContext(ctx, `INSERT INTO chat_events (conversation_id, seq, kind, public, message_id, data, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, seq, kind, public, nullable(messageID), string(data), now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, seq, kind, public, database.Nullable(messageID), string(data), now)
 	if err != nil {
 		return 0, fmt.Errorf("chat: store event: %w", err)
 	}
@@ -189,13 +189,6 @@ func staffNames(ctx context.Context, q database.Querier, ids []string) (map[stri
 		out[id] = name
 	}
 	return out, rows.Err()
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func nullTime(t *time.Time) any {

@@ -2,7 +2,9 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 )
 
 // GroupStrings runs a query selecting (key, value) pairs for the given
@@ -50,4 +52,21 @@ func Strings(ctx context.Context, q Querier, query string, args ...any) ([]strin
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// Nullable is s as a query argument, with "" as NULL.
+func Nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// TimePtr is a scanned nullable time as a UTC pointer, nil for NULL.
+func TimePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
 }

@@ -104,8 +104,8 @@ func insertReceived(ctx context.Context, tx *sql.Tx, r *Received, key string) er
 	_, err := tx.ExecContext(ctx, `INSERT INTO inbound_mail (id, dedup_key, mailbox_id, source, message_id, from_address, subject,
 		raw_sha256, raw_size, outcome, ticket_id, message_ref, problems, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		r.ID, nullable(key), nullable(r.MailboxID), r.Source, r.MessageID, r.From, cutBytes(r.Subject, 1000), r.RawSHA256, r.RawSize,
-		r.Outcome, nullable(r.TicketID), nullable(r.MessageRef), string(problems), r.ReceivedAt)
+		r.ID, database.Nullable(key), database.Nullable(r.MailboxID), r.Source, r.MessageID, r.From, cutBytes(r.Subject, 1000), r.RawSHA256, r.RawSize,
+		r.Outcome, database.Nullable(r.TicketID), database.Nullable(r.MessageRef), string(problems), r.ReceivedAt)
 	if isUnique(err) {
 		return kefu.Errorf(kefu.Conflict, "mail %s already received", key)
 	}
@@ -123,13 +123,6 @@ func isUnique(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // InboundFilter selects inbound log entries.

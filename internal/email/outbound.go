@@ -207,7 +207,7 @@ func (o *Outbound) NotifyCustomer(ctx context.Context, tx *sql.Tx, n CustomerNot
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbound_mail (id, job_id, kind, mailbox_id, ticket_id, to_address, to_norm, message_id,
 		subject, state, created_at, body_text) VALUES ($1, $2, 'notice', $3, $4, $5, $6, $7, $8, 'pending', $9, $10)`,
-		id, jobID, mb.ID, nullable(n.TicketID), n.To, norm, "notice-"+id+"@"+mb.Domain(), n.Subject, o.Now(), n.Text)
+		id, jobID, mb.ID, database.Nullable(n.TicketID), n.To, norm, "notice-"+id+"@"+mb.Domain(), n.Subject, o.Now(), n.Text)
 	if err != nil {
 		return "", fmt.Errorf("email: outbound log: %w", err)
 	}
@@ -250,7 +250,7 @@ func (o *Outbound) enqueue(ctx context.Context, tx *sql.Tx, kind, mailboxID stri
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbound_mail (id, job_id, kind, mailbox_id, ticket_id, message_ref, to_address, to_norm,
 		message_id, subject, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)`,
-		id, jobID, kind, nullable(mailboxID), t.ID, nullable(messageRef), to, norm, msgID, subject, o.Now())
+		id, jobID, kind, database.Nullable(mailboxID), t.ID, database.Nullable(messageRef), to, norm, msgID, subject, o.Now())
 	if err != nil {
 		return fmt.Errorf("email: outbound log: %w", err)
 	}

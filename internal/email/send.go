@@ -276,7 +276,7 @@ func (o *Outbound) handleNotify(ctx context.Context, r *jobs.Record) error {
 	_, err = o.DB.Write.ExecContext(ctx, `INSERT INTO outbound_mail (id, job_id, kind, mailbox_id, ticket_id, to_address, to_norm,
 		message_id, subject, state, created_at) VALUES ($1, $2, 'notice', $3, $4, $5, $6, $7, $8, 'pending', $9)
 		ON CONFLICT (message_id) DO NOTHING`,
-		kefu.NewID(), r.ID, mb.ID, nullable(n.TicketID), to, strings.ToLower(to), msgID, subject, o.Now())
+		kefu.NewID(), r.ID, mb.ID, database.Nullable(n.TicketID), to, strings.ToLower(to), msgID, subject, o.Now())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/kefu-desk/kefu/internal/database"
 	"time"
 
 	"github.com/kefu-desk/kefu"
@@ -40,7 +41,7 @@ func (s *Service) startSession(ctx context.Context, tx *sql.Tx, customerID, tick
 		CreatedAt: now, ExpiresAt: now.Add(min(ttl, s.limits().SessionIdle)), Token: newToken()}
 	_, err := tx.ExecContext(ctx, `INSERT INTO portal_sessions (id, token_hash, customer_id, ticket_id, method, time_zone, ip,
 		created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-		sess.ID, digest(sess.Token), customerID, nullable(ticketID), method, sess.TimeZone, ip, now, sess.ExpiresAt)
+		sess.ID, digest(sess.Token), customerID, database.Nullable(ticketID), method, sess.TimeZone, ip, now, sess.ExpiresAt)
 	if err != nil {
 		return nil, fmt.Errorf("portal: session: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kefu-desk/kefu/internal/database"
 	"math/big"
 	"net/url"
 	"strings"
@@ -92,7 +93,7 @@ func (s *Service) RequestCode(ctx context.Context, in CodeRequest) (*Challenge, 
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO portal_codes (id, customer_id, channel, destination, code_hash, link_hash, ip,
 			created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ch.ID, nullable(customerID), kind, norm, hash, digest(token), in.IP, now, ch.ExpiresAt)
+			ch.ID, database.Nullable(customerID), kind, norm, hash, digest(token), in.IP, now, ch.ExpiresAt)
 		if err != nil {
 			return fmt.Errorf("portal: code: %w", err)
 		}
@@ -384,13 +385,6 @@ func newToken() string {
 func digest(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func langOr(l string) string {

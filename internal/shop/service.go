@@ -291,7 +291,7 @@ func scanShop(row interface{ Scan(...any) error }) (*Shop, error) {
 		return nil, fmt.Errorf("shop %s: terms: %w", sh.Code, err)
 	}
 	sh.CreatedAt, sh.UpdatedAt = sh.CreatedAt.UTC(), sh.UpdatedAt.UTC()
-	sh.SecretRotatedUntil = timePtr(until)
+	sh.SecretRotatedUntil = database.TimePtr(until)
 	return &sh, nil
 }
 
@@ -332,14 +332,6 @@ func (s *Service) shop(ctx context.Context, q database.Querier, code string) (*S
 		return nil, fmt.Errorf("shop: %w", err)
 	}
 	return sh, nil
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time.UTC()
-	return &v
 }
 
 func nullTime(t *time.Time) any {

@@ -28,7 +28,7 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 		return nil, err
 	}
 	o.OrderedAt, o.CreatedAt, o.UpdatedAt = o.OrderedAt.UTC(), o.CreatedAt.UTC(), o.UpdatedAt.UTC()
-	o.DeliveredAt = timePtr(delivered)
+	o.DeliveredAt = database.TimePtr(delivered)
 	o.Items, o.Shipments = []Item{}, []Shipment{}
 	return &o, nil
 }
@@ -107,7 +107,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 			if err := rows.Scan(&oid, &sp.ID, &sp.Carrier, &sp.TrackingNumber, &sp.Status, &shipped, &delivered); err != nil {
 				return err
 			}
-			sp.ShippedAt, sp.DeliveredAt, sp.Events = timePtr(shipped), timePtr(delivered), []TrackingEvent{}
+			sp.ShippedAt, sp.DeliveredAt, sp.Events = database.TimePtr(shipped), database.TimePtr(delivered), []TrackingEvent{}
 			o := byID[oid]
 			o.Shipments = append(o.Shipments, sp)
 			shipments[sp.ID] = ref{o, len(o.Shipments) - 1}

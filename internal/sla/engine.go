@@ -208,7 +208,7 @@ func (s *Service) facts(ctx context.Context, q database.Querier, c ticket.Change
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sla: solution: %w", err)
 		}
-		k.MetAt = timePtr(at)
+		k.MetAt = database.TimePtr(at)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (s *Service) Notifications(ctx context.Context, unread bool, before string,
 		if err := rows.Scan(&n.ID, &n.TicketID, &n.Kind, &n.Text, &n.CreatedAt, &read); err != nil {
 			return nil, err
 		}
-		n.CreatedAt, n.ReadAt = n.CreatedAt.UTC(), timePtr(read)
+		n.CreatedAt, n.ReadAt = n.CreatedAt.UTC(), database.TimePtr(read)
 		out = append(out, n)
 	}
 	return out, rows.Err()
@@ -98,7 +98,7 @@ func (s *Service) MarkRead(ctx context.Context, id string) (*Notification, error
 	if err != nil {
 		return nil, err
 	}
-	n.CreatedAt, n.ReadAt = n.CreatedAt.UTC(), timePtr(read)
+	n.CreatedAt, n.ReadAt = n.CreatedAt.UTC(), database.TimePtr(read)
 	return &n, nil
 }
 

@@ -108,7 +108,7 @@ func loadTicketStates(ctx context.Context, q database.Querier, ticketIDs []strin
 		if err := rows.Scan(&id, &st.PolicyID, &st.WaiverReason, &st.WaivedBy, &waived); err != nil {
 			return nil, err
 		}
-		st.WaivedAt = timePtr(waived)
+		st.WaivedAt = database.TimePtr(waived)
 		out[id] = st
 	}
 	return out, rows.Err()
@@ -131,7 +131,7 @@ func saveTicketState(ctx context.Context, q database.Querier, ticketID string, s
 	_, err := q.ExecContext(database.Deferrable(ctx), `INSERT INTO sla_tickets (ticket_id, policy_id, waiver_reason, waived_by, waived_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (ticket_id) DO UPDATE SET policy_id = $2, waiver_reason = $3, waived_by = $4, waived_at = $5, updated_at = $6`,
-		ticketID, nullable(st.PolicyID), st.WaiverReason, st.WaivedBy, st.WaivedAt, now)
+		ticketID, database.Nullable(st.PolicyID), st.WaiverReason, st.WaivedBy, st.WaivedAt, now)
 	if err != nil {
 		return fmt.Errorf("sla: ticket state: %w", err)
 	}
@@ -155,8 +155,8 @@ func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
 	}
 	c.Budget, c.Paused, c.Used = time.Duration(budget)*time.Second, time.Duration(paused)*time.Second, time.Duration(used)*time.Second
 	c.StartedAt, c.DueAt = c.StartedAt.UTC(), c.DueAt.UTC()
-	c.AgreedDueAt, c.WarnAt, c.PausedSince = timePtr(agreed), timePtr(warn), timePtr(pausedSince)
-	c.MetAt, c.BreachedAt, c.CancelledAt, c.NextAt = timePtr(met), timePtr(breached), timePtr(cancelled), timePtr(next)
+	c.AgreedDueAt, c.WarnAt, c.PausedSince = database.TimePtr(agreed), database.TimePtr(warn), database.TimePtr(pausedSince)
+	c.MetAt, c.BreachedAt, c.CancelledAt, c.NextAt = database.TimePtr(met), database.TimePtr(breached), database.TimePtr(cancelled), database.TimePtr(next)
 	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
 		return nil, fmt.Errorf("sla: clock %s pauses: %w", c.ID, err)
 	}
@@ -232,7 +232,7 @@ func saveClocks(ctx context.Context, q database.Querier, cs []*Clock, now time.T
 			b.WriteString(", ")
 		}
 		b.WriteString("(" + database.Placeholders(len(args)+1, len(clockWrite)) + ")")
-		args = append(args, c.ID, c.TicketID, string(c.Target), c.Cycle, nullable(c.PolicyID), nullable(c.CalendarID), c.Business,
+		args = append(args, c.ID, c.TicketID, string(c.Target), c.Cycle, database.Nullable(c.PolicyID), database.Nullable(c.CalendarID), c.Business,
 			int64(c.Budget/time.Second), c.StartedAt.UTC(), c.DueAt.UTC(), c.AgreedDueAt, c.WarnAt, string(pauses), c.PausedSince,
 			int64(c.Paused/time.Second), int64(c.Used/time.Second), c.MetAt, c.BreachedAt, c.CancelledAt, c.Warned, c.Level,
 			c.NextAt, now, encodeDeadline(c.Deadline))
@@ -248,19 +248,4 @@ func saveClocks(ctx context.Context, q database.Querier, cs []*Clock, now time.T
 		return fmt.Errorf("sla: save clocks: %w", err)
 	}
 	return nil
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time.UTC()
-	return &v
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }

@@ -67,7 +67,7 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, ticketID, custo
 	}
 	_, err := tx.ExecContext(wctx, `INSERT INTO messages (id, ticket_id, kind, channel, author_staff_id, author_customer_id,
 		body_text, body_html, proposes_solution, external_id, created_at, automated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, nullable(m.ExternalID), m.At, m.Automated)
+		id, ticketID, string(m.Kind), channel, staffID, custID, m.Text, m.HTML, m.ProposesSolution, database.Nullable(m.ExternalID), m.At, m.Automated)
 	if s.DB.Dialect.IsUniqueViolation(err) {
 		return nil, &kefu.Error{Code: kefu.Conflict, Message: "message already stored",
 			Fields: []kefu.FieldError{{Field: "external_id", Message: "a message with this external id is already stored"}}}

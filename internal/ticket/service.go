@@ -431,8 +431,8 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewTicket, stored [
 		first_reply_at, last_customer_message_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)`,
 		id, number, in.Subject, customerID, in.Channel, in.Category, string(in.Priority), string(in.Status),
-		nullable(in.AssigneeID), nullable(in.DepartmentID), NormalizeOrderNumber(in.OrderNumber), string(custom),
-		nullable(in.FollowUpOf), created, solvedAt, firstReplyAt, lastCustomerAt)
+		database.Nullable(in.AssigneeID), database.Nullable(in.DepartmentID), NormalizeOrderNumber(in.OrderNumber), string(custom),
+		database.Nullable(in.FollowUpOf), created, solvedAt, firstReplyAt, lastCustomerAt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ticket: create: %w", err)
 	}
@@ -498,13 +498,6 @@ func (s *Service) resolveCustomer(ctx context.Context, tx *sql.Tx, c CustomerRef
 	return "", kefu.Fieldf("customer", "needs an id, email, phone or wechat")
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func setTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = $1`, id); err != nil {
 		return fmt.Errorf("ticket: tags: %w", err)
@@ -551,20 +544,12 @@ func scanTicket(row interface{ Scan(...any) error }) (*Ticket, error) {
 		return nil, err
 	}
 	t.Key = Key(t.Number)
-	t.FirstReplyAt, t.SolvedAt, t.ClosedAt = timePtr(firstReply), timePtr(solved), timePtr(closed)
+	t.FirstReplyAt, t.SolvedAt, t.ClosedAt = database.TimePtr(firstReply), database.TimePtr(solved), database.TimePtr(closed)
 	if err := json.Unmarshal([]byte(custom), &t.CustomFields); err != nil {
 		return nil, fmt.Errorf("ticket %s: custom fields: %w", t.ID, err)
 	}
 	t.Tags = []string{}
 	return &t, nil
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time.UTC()
-	return &v
 }
 
 // Get returns a ticket the actor may see, by id or by key ("KF-10234").
@@ -750,8 +735,8 @@ func (s *Service) save(ctx context.Context, tx *sql.Tx, cur, next *Ticket, chang
 	_, err := tx.ExecContext(ctx, `UPDATE tickets SET subject = $2, status = $3, priority = $4, category = $5,
 		assignee_id = $6, department_id = $7, order_number = $8, custom_fields = $9, merged_into = $10,
 		solved_at = $11, closed_at = $12, version = version + 1, updated_at = $13 WHERE id = $1`,
-		cur.ID, next.Subject, string(next.Status), string(next.Priority), next.Category, nullable(next.AssigneeID),
-		nullable(next.DepartmentID), next.OrderNumber, string(custom), nullable(next.MergedInto), solvedAt, closedAt, now)
+		cur.ID, next.Subject, string(next.Status), string(next.Priority), next.Category, database.Nullable(next.AssigneeID),
+		database.Nullable(next.DepartmentID), next.OrderNumber, string(custom), database.Nullable(next.MergedInto), solvedAt, closedAt, now)
 	if err != nil {
 		return fmt.Errorf("ticket: update: %w", err)
 	}

@@ -165,7 +165,7 @@ func scanInstance(row interface{ Scan(...any) error }) (*instanceRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.PickedAt, r.EndedAt = timePtr(picked), timePtr(ended)
+	r.PickedAt, r.EndedAt = database.TimePtr(picked), database.TimePtr(ended)
 	r.StageStartedAt, r.CreatedAt, r.UpdatedAt = r.StageStartedAt.UTC(), r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return &r, nil
 }
@@ -204,8 +204,8 @@ func insertInstance(ctx context.Context, tx *sql.Tx, r *instanceRow) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO workflow_instances (id, definition_id, definition_version, ticket_id, case_id, cause, stage,
 		department_id, role, stage_started_at, stage_clock_id, pickup_clock_id, follower_id, active_key, version, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)`,
-		r.ID, r.DefinitionID, r.DefVersion, r.TicketID, nullable(r.CaseID), r.Cause, r.Stage, nullable(r.DepartmentID), r.Role,
-		r.StageStartedAt, nullable(r.StageClockID), nullable(r.PickupClockID), nullable(r.FollowerID), activeKey(r), r.CreatedAt)
+		r.ID, r.DefinitionID, r.DefVersion, r.TicketID, database.Nullable(r.CaseID), r.Cause, r.Stage, database.Nullable(r.DepartmentID), r.Role,
+		r.StageStartedAt, database.Nullable(r.StageClockID), database.Nullable(r.PickupClockID), database.Nullable(r.FollowerID), activeKey(r), r.CreatedAt)
 	return err
 }
 
@@ -218,8 +218,8 @@ func updateInstance(ctx context.Context, tx *sql.Tx, r *instanceRow) error {
 	res, err := tx.ExecContext(ctx, `UPDATE workflow_instances SET stage = $2, department_id = $3, role = $4, picked_by = $5, picked_at = $6,
 		stage_started_at = $7, stage_clock_id = $8, pickup_clock_id = $9, follower_id = $10, outcome = $11, active_key = $12,
 		version = $13, updated_at = $14, ended_at = $15 WHERE id = $1 AND version = $16`,
-		r.ID, r.Stage, nullable(r.DepartmentID), r.Role, nullable(r.PickedBy), r.PickedAt, r.StageStartedAt, nullable(r.StageClockID),
-		nullable(r.PickupClockID), nullable(r.FollowerID), string(r.Outcome), key, r.Version, r.UpdatedAt, r.EndedAt, r.Version-1)
+		r.ID, r.Stage, database.Nullable(r.DepartmentID), r.Role, database.Nullable(r.PickedBy), r.PickedAt, r.StageStartedAt, database.Nullable(r.StageClockID),
+		database.Nullable(r.PickupClockID), database.Nullable(r.FollowerID), string(r.Outcome), key, r.Version, r.UpdatedAt, r.EndedAt, r.Version-1)
 	if err != nil {
 		return fmt.Errorf("workflow: save instance: %w", err)
 	}
@@ -266,8 +266,8 @@ func insertStep(ctx context.Context, tx *sql.Tx, instanceID string, st *Step) er
 	_, err := tx.ExecContext(database.Deferrable(ctx), `INSERT INTO workflow_steps (id, instance_id, kind, stage, decision, to_stage, outcome,
 		department_id, actor_kind, actor_id, actor_name, note, results, message_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		st.ID, instanceID, st.Kind, st.Stage, string(st.Decision), st.ToStage, string(st.Outcome), nullable(st.DepartmentID),
-		st.ActorKind, st.ActorID, st.ActorName, st.Note, string(results), nullable(st.MessageID), st.At)
+		st.ID, instanceID, st.Kind, st.Stage, string(st.Decision), st.ToStage, string(st.Outcome), database.Nullable(st.DepartmentID),
+		st.ActorKind, st.ActorID, st.ActorName, st.Note, string(results), database.Nullable(st.MessageID), st.At)
 	if err != nil {
 		return fmt.Errorf("workflow: step: %w", err)
 	}
@@ -342,19 +342,4 @@ func loadSteps(ctx context.Context, q database.Querier, instanceIDs ...string) (
 		}
 	}
 	return out, arows.Err()
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time.UTC()
-	return &v
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
