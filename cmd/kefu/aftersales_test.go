@@ -98,7 +98,34 @@ type caseView struct {
 		Channel  string
 		Words    string
 	} `json:"consent"`
+	Exchange *struct {
+		SKU, Name, Carrier string
+		Quantity           int
+		TrackingNumber     string `json:"tracking_number"`
+		OrderItemID        string `json:"order_item_id"`
+	} `json:"exchange"`
 	Next []string `json:"next"`
+}
+
+// orderView is what the scenarios read of an order.
+type orderView struct {
+	Version int    `json:"version"`
+	Total   string `json:"total"`
+	Status  string `json:"status"`
+	Items   []struct {
+		ID, SKU, Name, Origin string
+		Quantity              int
+		UnitPrice             string `json:"unit_price"`
+		TrackingNumber        string `json:"tracking_number"`
+		CaseID                string `json:"case_id"`
+		CaseKey               string `json:"case_key"`
+	} `json:"items"`
+	Shipments []struct {
+		Carrier, Status string
+		TrackingNumber  string `json:"tracking_number"`
+		CaseKey         string `json:"case_key"`
+		Events          []struct{ Status, Description string }
+	} `json:"shipments"`
 }
 
 type scenario struct {
@@ -462,6 +489,48 @@ func (s *scenario) exchangeReopened(t *testing.T) {
 	if len(c.Remedies) != 1 || c.Remedies[0].Kind != "replacement" || c.Remedies[0].State != "shipped" || c.Remedies[0].Reference != "SF5550001" {
 		t.Errorf("replacement remedy: %+v", c.Remedies)
 	}
+	// The replacement is on the order: a line of its own at no charge,
+	// marked as the case's, and its parcel among the order's shipments.
+	var o orderView
+	s.agent.want(s.agent.do("GET", "/orders/SO-1004", nil), 200).json(t, &o)
+	wantReplacement := func(o orderView, when string) {
+		t.Helper()
+		if c.Exchange == nil || len(o.Items) != 2 || o.Items[0].Origin != "store" || o.Total != "599.00" {
+			t.Fatalf("%s: exchange %+v, order %+v", when, c.Exchange, o)
+		}
+		r := o.Items[1]
+		if r.ID != c.Exchange.OrderItemID || r.Origin != "exchange" || r.CaseID != c.ID || r.CaseKey != c.Key || r.SKU != "DRS-001-L" ||
+			r.Name != "真丝连衣裙 L" || r.Quantity != 1 || r.UnitPrice != "0.00" || r.TrackingNumber != "SF5550001" {
+			t.Fatalf("%s: replacement line %+v", when, r)
+		}
+		if len(o.Shipments) != 1 || o.Shipments[0].TrackingNumber != "SF5550001" || o.Shipments[0].Carrier != "顺丰速运" ||
+			o.Shipments[0].CaseKey != c.Key || o.Shipments[0].Status != "in_transit" || len(o.Shipments[0].Events) != 1 {
+			t.Fatalf("%s: shipments %+v", when, o.Shipments)
+		}
+	}
+	wantReplacement(o, "shipped")
+	var byTicket orderView
+	s.agent.want(s.agent.do("GET", "/tickets/"+key+"/order", nil), 200).json(t, &byTicket)
+	wantReplacement(byTicket, "the ticket's order")
+	audit := s.sup.want(s.sup.do("GET", "/orders/SO-1004/audit", nil), 200)
+	if !strings.Contains(string(audit.body), "replacement for "+c.Key) || !strings.Contains(string(audit.body), "李娜") {
+		t.Errorf("the order's audit trail: %s", audit.body)
+	}
+	// The store sends the order again, completed: its own line and status
+	// change, Kefu's line and parcel stay, once.
+	store := map[string]any{"status": "completed", "customer": map[string]any{"email": "liu.yang@example.cn"}, "payment_method": "alipay",
+		"ordered_at": at("2025-05-18", "09:00"), "delivered_at": at("2025-05-20", "15:00"),
+		"items": []map[string]any{{"sku": "DRS-001-M", "quantity": 1, "unit_price": "599.00"}}}
+	s.admin.want(s.admin.do("PUT", "/orders/SO-1004", store), 200).json(t, &o)
+	wantReplacement(o, "after the store's upsert")
+	if o.Status != "completed" || o.Version != 3 {
+		t.Errorf("the store's upsert: %s, version %d", o.Status, o.Version)
+	}
+	// The store records the replacement itself (its SKU in its parcel):
+	// still one replacement line.
+	store["items"] = append(store["items"].([]map[string]any), map[string]any{"sku": "DRS-001-L", "quantity": 1, "unit_price": "0", "tracking_number": "SF5550001"})
+	s.admin.want(s.admin.do("PUT", "/orders/SO-1004", store), 200).json(t, &o)
+	wantReplacement(o, "after the store sent the replacement too")
 	c, _ = s.act(s.agent, c, 200, map[string]any{"action": "close"})
 	wantStep(t, c, "closed")
 }
@@ -671,11 +740,15 @@ func (s *scenario) report(t *testing.T) {
 	s.t = t
 	s.agent.want(s.agent.do("GET", "/aftersales/reports/returns", nil), 403)
 	var r struct {
-		Orders     int                       `json:"orders"`
-		Returns    int                       `json:"returns"`
-		ByReason   []struct{ Reason string } `json:"by_reason"`
-		BySKU      []struct{ Key string }    `json:"by_sku"`
-		BySupplier []struct{ Key string }    `json:"by_supplier"`
+		Orders    int                       `json:"orders"`
+		UnitsSold int                       `json:"units_sold"`
+		Returns   int                       `json:"returns"`
+		ByReason  []struct{ Reason string } `json:"by_reason"`
+		BySKU     []struct {
+			Key  string
+			Sold int `json:"units_sold"`
+		} `json:"by_sku"`
+		BySupplier []struct{ Key string } `json:"by_supplier"`
 		Refunds    struct {
 			Count      int     `json:"count"`
 			TargetDays int     `json:"target_days"`
@@ -699,6 +772,17 @@ func (s *scenario) report(t *testing.T) {
 	}
 	if len(r.BySKU) == 0 || r.BySKU[0].Key != "DRS-001-M" || len(r.BySupplier) == 0 {
 		t.Errorf("report by SKU %+v, supplier %+v", r.BySKU, r.BySupplier)
+	}
+	// The exchange's replacement (DRS-001-L on SO-1004) was not sold: the
+	// one unit sold is SO-1003's. The orders' units are 2+1, 1, 1, 1, 3, 1,
+	// 1, 1, 1 and 1.
+	for _, row := range r.BySKU {
+		if row.Key == "DRS-001-L" && row.Sold != 1 {
+			t.Errorf("DRS-001-L sold %d, want 1: a replacement counted as a sale", row.Sold)
+		}
+	}
+	if r.UnitsSold != 14 {
+		t.Errorf("units sold %d, want 14", r.UnitsSold)
 	}
 	// Over a year the returns are read by scanning the cases: the same
 	// counts.

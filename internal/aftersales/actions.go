@@ -310,14 +310,25 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, st *Settings, ch *chang
 		if err := fs.Err(); err != nil {
 			return err
 		}
+		c.Exchange = &Shipment{SKU: sku, Quantity: qty, Carrier: carrier, TrackingNumber: tracking, At: now, By: a.Name}
 		if c.OrderID != "" {
-			if _, err := s.Shop.SKU(kefu.WithActor(ctx, kefu.System), c.Shop, sku); kefu.IsCode(err, kefu.NotFound) {
+			d, err := s.Shop.SKU(kefu.WithActor(ctx, kefu.System), c.Shop, sku)
+			if kefu.IsCode(err, kefu.NotFound) {
 				return kefu.Fieldf("sku", "the shop has no SKU %s", sku)
 			} else if err != nil {
 				return err
 			}
+			c.Exchange.Name = skuName(d)
+			// The replacement goes on the order as a line of its own and
+			// its parcel as one of the order's shipments, in this
+			// transaction: the order panel, the portal and the store's
+			// next upsert all see it, and the sales roll-up never counts it.
+			if c.Exchange.OrderItemID, err = s.Shop.AddReplacement(ctx, tx, c.OrderID, shop.Replacement{CaseID: c.ID, CaseKey: c.Key, SKU: sku,
+				Name: c.Exchange.Name, Quantity: qty, Carrier: carrier, TrackingNumber: tracking}); err != nil {
+				return err
+			}
+			ch.data["order_item_id"] = c.Exchange.OrderItemID
 		}
-		c.Exchange = &Shipment{SKU: sku, Quantity: qty, Carrier: carrier, TrackingNumber: tracking, At: now, By: a.Name}
 		if err := s.addRemedy(ctx, tx, c, Remedy{Kind: Replacement, State: Shipped, Currency: c.Currency, Reference: tracking,
 			Note: fmt.Sprintf("%s × %d", sku, qty), ApprovedBy: approver(c, a), StartedAt: now, DoneAt: &now}); err != nil {
 			return err
@@ -457,6 +468,21 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, st *Settings, ch *chang
 		return kefu.Fieldf("action", "unknown action %q", in.Action)
 	}
 	return fs.Err()
+}
+
+// skuName is what a SKU is called on an order line: the variant's name,
+// else the product's with what tells the variant apart.
+func skuName(d *shop.SKUDetail) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	parts := []string{d.ProductName}
+	for _, p := range []string{d.Size, d.Colour} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // currency is the case's currency, that of its order; a complaint without

@@ -229,6 +229,7 @@ type Shipment struct {
 	SKU            string    `json:"sku,omitempty"`
 	Name           string    `json:"name,omitempty"`
 	Quantity       int       `json:"quantity,omitempty"`
+	OrderItemID    string    `json:"order_item_id,omitempty" doc:"An exchange's replacement: the line Kefu added to the order for it (origin exchange)"`
 	Carrier        string    `json:"carrier"`
 	TrackingNumber string    `json:"tracking_number"`
 	At             time.Time `json:"at"`

@@ -207,8 +207,10 @@ func (s *Service) sumDays(ctx context.Context, tx *sql.Tx, shopID string, loc *t
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// Only the store's lines were sold: a replacement Kefu added for an
+	// exchange (origin 'exchange') is the same sale sent again.
 	rows, err = tx.QueryContext(ctx, `SELECT `+b+`, i.sku_code, SUM(i.quantity) FROM orders o JOIN order_items i ON i.order_id = o.id
-		WHERE o.shop_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 GROUP BY 1, i.sku_code`, args...)
+		WHERE o.shop_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 AND i.origin = 'store' GROUP BY 1, i.sku_code`, args...)
 	if err != nil {
 		return fmt.Errorf("aftersales: sum units: %w", err)
 	}

@@ -119,7 +119,8 @@ func (in *OrderInput) order(sh *Shop) (*doc, error) {
 	var sum int64
 	for i, it := range in.Items {
 		f := at{list: "items", i: i}
-		item := Item{SKU: strings.TrimSpace(it.SKU), Name: strings.TrimSpace(it.Name), Quantity: it.Quantity, TrackingNumber: strings.TrimSpace(it.TrackingNumber)}
+		item := Item{SKU: strings.TrimSpace(it.SKU), Name: strings.TrimSpace(it.Name), Quantity: it.Quantity, TrackingNumber: strings.TrimSpace(it.TrackingNumber),
+			Origin: OriginStore}
 		checkCode(&fs, f, "sku", item.SKU)
 		checkText(&fs, f, "name", item.Name, 0, 300)
 		if it.Quantity < 1 || it.Quantity > 100000 {
@@ -227,9 +228,10 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 // merge folds d's order into what is stored (cur, nil when new): the
-// order's own fields and items are d's; shipments are merged by tracking
+// order's own fields and the store's items are d's, and the replacement
+// lines Kefu added stay after them; shipments are merged by tracking
 // number and their events added to; a delivery date comes from d, else
-// from the shipments once all are delivered, else stays as it was.
+// from the store's shipments once all are delivered, else stays as it was.
 func merge(cur *Order, next *Order, now time.Time) *Order {
 	m := *next
 	m.Shipments = nil
@@ -237,18 +239,35 @@ func merge(cur *Order, next *Order, now time.Time) *Order {
 	if cur != nil {
 		m.ID, m.CustomerID, m.Version, m.CreatedAt, m.delayNoticed = cur.ID, cur.CustomerID, cur.Version, cur.CreatedAt, cur.delayNoticed
 		stored = cur.Shipments
+		var kept []Item // Kefu's lines
+		for _, it := range cur.Items {
+			if it.Origin != OriginStore {
+				kept = append(kept, it)
+			}
+		}
 		// Items keep their ids while their SKU stays on the order, so
 		// after-sales cases can point at them across updates.
 		used := map[string]bool{}
-		m.Items = slices.Clone(next.Items)
-		for i := range m.Items {
+		m.Items = make([]Item, 0, len(next.Items)+len(kept))
+		for _, it := range next.Items {
+			// A store that records the replacement itself sends a line of
+			// its SKU naming its parcel: that is Kefu's line, kept once,
+			// so it is neither shown nor counted twice.
+			if i := slices.IndexFunc(kept, func(k Item) bool {
+				return !used[k.ID] && it.TrackingNumber != "" && k.SKU == it.SKU && k.TrackingNumber == it.TrackingNumber
+			}); i >= 0 {
+				used[kept[i].ID] = true
+				continue
+			}
 			for _, old := range cur.Items {
-				if !used[old.ID] && old.SKU == m.Items[i].SKU {
-					m.Items[i].ID, used[old.ID] = old.ID, true
+				if !used[old.ID] && old.Origin == OriginStore && old.SKU == it.SKU {
+					it.ID, used[old.ID] = old.ID, true
 					break
 				}
 			}
+			m.Items = append(m.Items, it)
 		}
+		m.Items = append(m.Items, kept...)
 	}
 	byTracking := map[string]int{}
 	for _, sp := range stored {
@@ -323,10 +342,14 @@ func (sp *Shipment) settle(now time.Time) {
 }
 
 // allDelivered is when the last of the shipments was delivered, if all
-// were; nil otherwise.
+// were; nil otherwise. A replacement's parcel is left out: the order's
+// delivery, from which its return windows run, is that of what was sold.
 func allDelivered(ss []Shipment) *time.Time {
 	var last *time.Time
 	for _, sp := range ss {
+		if sp.CaseID != "" {
+			continue
+		}
 		if sp.DeliveredAt == nil {
 			return nil
 		}
@@ -348,13 +371,14 @@ func same(a, b *Order) bool {
 	}
 	for i, x := range a.Items {
 		y := b.Items[i]
-		if x.SKU != y.SKU || x.Name != y.Name || x.Quantity != y.Quantity || x.price != y.price || x.TrackingNumber != y.TrackingNumber {
+		if x.SKU != y.SKU || x.Name != y.Name || x.Quantity != y.Quantity || x.price != y.price || x.TrackingNumber != y.TrackingNumber ||
+			x.Origin != y.Origin || x.CaseID != y.CaseID {
 			return false
 		}
 	}
 	for i, x := range a.Shipments {
 		y := b.Shipments[i]
-		if x.TrackingNumber != y.TrackingNumber || x.Carrier != y.Carrier || x.Status != y.Status || !sameTime(x.ShippedAt, y.ShippedAt) ||
+		if x.TrackingNumber != y.TrackingNumber || x.Carrier != y.Carrier || x.Status != y.Status || x.CaseID != y.CaseID || !sameTime(x.ShippedAt, y.ShippedAt) ||
 			!sameTime(x.DeliveredAt, y.DeliveredAt) || !slices.EqualFunc(x.Events, y.Events, func(e, f TrackingEvent) bool {
 			return e.At.Equal(f.At) && e.Status == f.Status && e.Description == f.Description && e.Location == f.Location
 		}) {
@@ -391,14 +415,18 @@ func (o *Order) fill(sh *Shop, now time.Time) {
 }
 
 // itemDelivery is when item reached the customer: its shipment's
-// delivery when it names one, else the order's.
+// delivery when it names one, else the order's. A replacement arrives
+// with its own parcel only, so it is undelivered until that is.
 func (o *Order) itemDelivery(it Item) *time.Time {
 	if it.TrackingNumber != "" {
 		for _, sp := range o.Shipments {
-			if sp.TrackingNumber == it.TrackingNumber && sp.DeliveredAt != nil {
+			if sp.TrackingNumber == it.TrackingNumber && (sp.DeliveredAt != nil || it.Origin != OriginStore) {
 				return sp.DeliveredAt
 			}
 		}
+	}
+	if it.Origin != OriginStore {
+		return nil
 	}
 	return o.DeliveredAt
 }

@@ -93,12 +93,15 @@ func (s *Service) putShipment(ctx context.Context, tx *sql.Tx, sh *Shop, number 
 	return res[0], nil
 }
 
-// inputOf is o as the input that would store it unchanged.
+// inputOf is o as the store's input that would store it unchanged.
 func inputOf(o *Order) OrderInput {
 	in := OrderInput{Shop: o.Shop, Number: o.Number, Status: o.Status, Customer: CustomerRef{ID: o.CustomerID}, Currency: o.Currency,
 		Total: formatMoney(o.total, o.Currency), Paid: formatMoney(o.paid, o.Currency), PaymentMethod: o.PaymentMethod,
 		OrderedAt: o.OrderedAt, ExpectedDelivery: o.ExpectedDelivery, DeliveredAt: o.DeliveredAt, ShippingAddress: o.ShippingAddress, Note: o.Note}
 	for _, it := range o.Items {
+		if it.Origin != OriginStore {
+			continue // Kefu's lines are not the store's to send
+		}
 		in.Items = append(in.Items, ItemInput{SKU: it.SKU, Name: it.Name, Quantity: it.Quantity, UnitPrice: formatMoney(it.price, o.Currency),
 			TrackingNumber: it.TrackingNumber})
 	}

@@ -187,6 +187,12 @@ type Item struct {
 	Quantity       int    `json:"quantity"`
 	UnitPrice      string `json:"unit_price"`
 	TrackingNumber string `json:"tracking_number,omitempty" doc:"The shipment it went out in, when the order was split"`
+	// Origin says who added the line: the store, or Kefu when an
+	// exchange's replacement shipped. The store's upserts replace only
+	// its own lines.
+	Origin  string `json:"origin" enum:"store,exchange" doc:"store: a line of the shop's order; exchange: a replacement Kefu added when an after-sales exchange shipped, at no charge, kept when the store sends the order again and never counted as sold"`
+	CaseID  string `json:"case_id,omitempty" doc:"exchange: the after-sales case it replaces goods for"`
+	CaseKey string `json:"case_key,omitempty" doc:"exchange: that case's key, such as AS-1001"`
 	// Filled when an order is read one at a time.
 	Detail      *SKUDetail    `json:"sku_detail,omitempty" doc:"The SKU as catalogued; absent when it is not"`
 	Terms       *Effective    `json:"terms,omitempty" doc:"The after-sales terms that apply to this item"`
@@ -205,6 +211,9 @@ type Shipment struct {
 	ShippedAt      *time.Time      `json:"shipped_at,omitempty"`
 	DeliveredAt    *time.Time      `json:"delivered_at,omitempty"`
 	Events         []TrackingEvent `json:"events" doc:"The carrier's tracking history, oldest first"`
+	// A parcel carrying an exchange's replacement names its case.
+	CaseID  string `json:"case_id,omitempty" doc:"The after-sales case whose replacement this parcel carries"`
+	CaseKey string `json:"case_key,omitempty" doc:"That case's key, such as AS-1001"`
 }
 
 // TrackingEvent is one scan in a parcel's history.
@@ -214,6 +223,12 @@ type TrackingEvent struct {
 	Description string    `json:"description"`
 	Location    string    `json:"location"`
 }
+
+// Origins of an order line.
+const (
+	OriginStore    = "store"    // the shop's own line, as its store sends it
+	OriginExchange = "exchange" // a replacement Kefu sent for an after-sales exchange
+)
 
 // Notice is a mail to the customer about an order.
 type Notice struct {

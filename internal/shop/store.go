@@ -69,7 +69,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	}
 	err := database.InChunks(ids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(order_id AS text), CAST(id AS text), sku_code, name, quantity, unit_price_minor,
-			tracking_number FROM order_items WHERE order_id IN (`+in+`) ORDER BY order_id, position`, args...)
+			tracking_number, origin, case_id, case_key FROM order_items WHERE order_id IN (`+in+`) ORDER BY order_id, position`, args...)
 		if err != nil {
 			return fmt.Errorf("shop: items: %w", err)
 		}
@@ -77,7 +77,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 		for rows.Next() {
 			var oid string
 			var it Item
-			if err := rows.Scan(&oid, &it.ID, &it.SKU, &it.Name, &it.Quantity, &it.price, &it.TrackingNumber); err != nil {
+			if err := rows.Scan(&oid, &it.ID, &it.SKU, &it.Name, &it.Quantity, &it.price, &it.TrackingNumber, &it.Origin, &it.CaseID, &it.CaseKey); err != nil {
 				return err
 			}
 			byID[oid].Items = append(byID[oid].Items, it)
@@ -95,7 +95,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 	var sids []string
 	err = database.InChunks(ids, func(args []any, in string) error {
 		rows, err := q.QueryContext(ctx, `SELECT CAST(order_id AS text), CAST(id AS text), carrier, tracking_number, status, shipped_at,
-			delivered_at FROM shipments WHERE order_id IN (`+in+`) ORDER BY order_id, tracking_number`, args...)
+			delivered_at, case_id, case_key FROM shipments WHERE order_id IN (`+in+`) ORDER BY order_id, tracking_number`, args...)
 		if err != nil {
 			return fmt.Errorf("shop: shipments: %w", err)
 		}
@@ -104,7 +104,7 @@ func loadLines(ctx context.Context, q database.Querier, os []*Order) error {
 			var oid string
 			var sp Shipment
 			var shipped, delivered sql.NullTime
-			if err := rows.Scan(&oid, &sp.ID, &sp.Carrier, &sp.TrackingNumber, &sp.Status, &shipped, &delivered); err != nil {
+			if err := rows.Scan(&oid, &sp.ID, &sp.Carrier, &sp.TrackingNumber, &sp.Status, &shipped, &delivered, &sp.CaseID, &sp.CaseKey); err != nil {
 				return err
 			}
 			sp.ShippedAt, sp.DeliveredAt, sp.Events = database.TimePtr(shipped), database.TimePtr(delivered), []TrackingEvent{}
@@ -169,8 +169,10 @@ func newWriter(d database.Dialect) *writer {
 	return &writer{
 		orders: database.NewBulkInsert(d, `orders (id, shop_id, number, customer_id, status, currency, total_minor, paid_minor, payment_method,
 			ordered_at, expected_delivery, expected_by, delivered_at, shipping_address, note, created_at, updated_at)`, 17),
-		items:     database.NewBulkInsert(d, `order_items (id, order_id, position, sku_code, name, quantity, unit_price_minor, tracking_number)`, 8),
-		shipments: database.NewBulkInsert(d, `shipments (id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, created_at, updated_at)`, 9),
+		items: database.NewBulkInsert(d, `order_items (id, order_id, position, sku_code, name, quantity, unit_price_minor, tracking_number,
+			origin, case_id, case_key)`, 11),
+		shipments: database.NewBulkInsert(d, `shipments (id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, case_id, case_key,
+			created_at, updated_at)`, 11),
 		events: database.NewBulkInsert(d, `shipment_events (shipment_id, at, status, description, location)`, 5).
 			OnConflict("ON CONFLICT (shipment_id, at, status) DO NOTHING"),
 	}
@@ -333,13 +335,14 @@ func (w *writer) insertItem(m *Order, i int) {
 	if it.ID == "" {
 		it.ID = kefu.NewID()
 	}
-	w.items.Add(it.ID, m.ID, i, it.SKU, it.Name, it.Quantity, it.price, it.TrackingNumber)
+	w.items.Add(it.ID, m.ID, i, it.SKU, it.Name, it.Quantity, it.price, it.TrackingNumber, it.Origin, it.CaseID, it.CaseKey)
 }
 
 func (w *writer) insertShipment(m *Order, i int, now time.Time) {
 	sp := &m.Shipments[i]
 	sp.ID = kefu.NewID()
-	w.shipments.Add(sp.ID, m.ID, sp.Carrier, sp.TrackingNumber, string(sp.Status), nullTime(sp.ShippedAt), nullTime(sp.DeliveredAt), now, now)
+	w.shipments.Add(sp.ID, m.ID, sp.Carrier, sp.TrackingNumber, string(sp.Status), nullTime(sp.ShippedAt), nullTime(sp.DeliveredAt), sp.CaseID,
+		sp.CaseKey, now, now)
 	for _, ev := range sp.Events {
 		w.events.Add(sp.ID, ev.At, ev.Status, ev.Description, ev.Location)
 	}
@@ -364,7 +367,8 @@ func (w *writer) updateOrder(ctx context.Context, tx *sql.Tx, sh *Shop, cur, m *
 		}
 		kept[it.ID] = true
 		if _, err := tx.ExecContext(ctx, `UPDATE order_items SET position = $2, name = $3, quantity = $4, unit_price_minor = $5,
-			tracking_number = $6 WHERE id = $1`, it.ID, i, it.Name, it.Quantity, it.price, it.TrackingNumber); err != nil {
+			tracking_number = $6, origin = $7, case_id = $8, case_key = $9 WHERE id = $1`, it.ID, i, it.Name, it.Quantity, it.price,
+			it.TrackingNumber, it.Origin, it.CaseID, it.CaseKey); err != nil {
 			return fmt.Errorf("shop: update item: %w", err)
 		}
 	}
@@ -381,9 +385,11 @@ func (w *writer) updateOrder(ctx context.Context, tx *sql.Tx, sh *Shop, cur, m *
 			continue
 		}
 		old := cur.Shipments[slices.IndexFunc(cur.Shipments, func(o Shipment) bool { return o.ID == sp.ID })]
-		if old.Carrier != sp.Carrier || old.Status != sp.Status || !sameTime(old.ShippedAt, sp.ShippedAt) || !sameTime(old.DeliveredAt, sp.DeliveredAt) {
-			if _, err := tx.ExecContext(ctx, `UPDATE shipments SET carrier = $2, status = $3, shipped_at = $4, delivered_at = $5, updated_at = $6
-				WHERE id = $1`, sp.ID, sp.Carrier, string(sp.Status), nullTime(sp.ShippedAt), nullTime(sp.DeliveredAt), now); err != nil {
+		if old.Carrier != sp.Carrier || old.Status != sp.Status || !sameTime(old.ShippedAt, sp.ShippedAt) || !sameTime(old.DeliveredAt, sp.DeliveredAt) ||
+			old.CaseID != sp.CaseID {
+			if _, err := tx.ExecContext(ctx, `UPDATE shipments SET carrier = $2, status = $3, shipped_at = $4, delivered_at = $5, case_id = $6,
+				case_key = $7, updated_at = $8 WHERE id = $1`, sp.ID, sp.Carrier, string(sp.Status), nullTime(sp.ShippedAt), nullTime(sp.DeliveredAt),
+				sp.CaseID, sp.CaseKey, now); err != nil {
 				return fmt.Errorf("shop: update shipment: %w", err)
 			}
 		}
@@ -415,6 +421,9 @@ func itemSummary(o *Order) []string {
 	out := make([]string, len(o.Items))
 	for i, it := range o.Items {
 		out[i] = fmt.Sprintf("%s ×%d @ %s", it.SKU, it.Quantity, formatMoney(it.price, o.Currency))
+		if it.Origin != OriginStore {
+			out[i] += " (replacement for " + it.CaseKey + ")"
+		}
 	}
 	return out
 }
@@ -424,6 +433,9 @@ func shipmentSummary(ss []Shipment) []string {
 	out := make([]string, len(ss))
 	for i, sp := range ss {
 		out[i] = strings.TrimSpace(fmt.Sprintf("%s %s %s, %d events", sp.Carrier, sp.TrackingNumber, sp.Status, len(sp.Events)))
+		if sp.CaseKey != "" {
+			out[i] += " (replacement for " + sp.CaseKey + ")"
+		}
 	}
 	return out
 }

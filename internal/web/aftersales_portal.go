@@ -110,6 +110,15 @@ func (s *Server) portalCasePhoto(w http.ResponseWriter, r *http.Request) {
 func canShipReturn(c *aftersales.Case) bool { return slices.Contains(c.Next, aftersales.ShipReturn) }
 func canAddPhotos(c *aftersales.Case) bool  { return slices.Contains(c.Next, aftersales.AddPhotos) }
 
+// exchangeItem is an exchange's replacement as the customer reads it:
+// its name with the SKU, or the SKU alone.
+func exchangeItem(x *aftersales.Shipment) string {
+	if x.Name == "" {
+		return x.SKU
+	}
+	return x.Name + " (" + x.SKU + ")"
+}
+
 // customerRemedies are the remedies a customer is told of.
 func customerRemedies(c *aftersales.Case) []aftersales.Remedy {
 	return slices.DeleteFunc(slices.Clone(c.Remedies), func(r aftersales.Remedy) bool { return r.State == aftersales.Cancelled })
