@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/cache"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -203,7 +203,7 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (kefu.Acto
 	}
 	now := s.now()
 	hash := hashToken(plaintext)
-	t, ok := tokens.get(s.DB, hash, now)
+	t, ok := tokens.Get(tokenKey{s.DB, hash}, now)
 	if !ok {
 		var err error
 		t, err = scanToken(s.DB.Read.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = $1`, hash))
@@ -213,7 +213,7 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (kefu.Acto
 		if err != nil {
 			return kefu.Actor{}, errorf("authenticate: %w", err)
 		}
-		tokens.put(s.DB, hash, t, now)
+		tokens.Put(tokenKey{s.DB, hash}, t, now)
 	}
 	switch {
 	case t.RevokedAt != nil:
@@ -233,7 +233,10 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (kefu.Acto
 		if err != nil {
 			return kefu.Actor{}, errorf("authenticate: %w", err)
 		}
-		tokens.used(s.DB, hash, now)
+		tokens.Update(tokenKey{s.DB, hash}, func(t Token) Token {
+			t.LastUsedAt = &now // no other write within lastUsedEvery
+			return t
+		})
 	}
 	return a, nil
 }
@@ -246,65 +249,13 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (kefu.Acto
 // is the owner's account, so disabling staff takes effect at once.
 const tokenCacheTTL = 5 * time.Second
 
-// tokens is the cache of token rows, keyed by token hash. Hashes of
-// random secrets never collide, so one cache serves every Service in the
-// process; entries remember their store all the same.
-var tokens = tokenCache{m: map[string]cachedToken{}}
+// tokens is the cache of token rows, keyed by store and token hash, so
+// one cache serves every Service in the process.
+var tokens = cache.New[tokenKey, Token](tokenCacheTTL)
 
-type tokenCache struct {
-	mu sync.Mutex
-	m  map[string]cachedToken
-}
-
-type cachedToken struct {
-	db     *database.DB
-	t      Token
-	loaded time.Time
-}
-
-func (c *tokenCache) get(db *database.DB, hash string, now time.Time) (Token, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[hash]
-	if !ok || e.db != db || now.Sub(e.loaded) >= tokenCacheTTL || now.Before(e.loaded) {
-		return Token{}, false
-	}
-	return e.t, true
-}
-
-func (c *tokenCache) put(db *database.DB, hash string, t Token, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= 1024 { // keep it small: drop what has expired
-		for h, e := range c.m {
-			if now.Sub(e.loaded) >= tokenCacheTTL || now.Before(e.loaded) {
-				delete(c.m, h)
-			}
-		}
-	}
-	c.m[hash] = cachedToken{db: db, t: t, loaded: now}
-}
-
-// used records that last_used_at was just written, so the cached row
-// does not ask for another write within lastUsedEvery.
-func (c *tokenCache) used(db *database.DB, hash string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[hash]; ok && e.db == db {
-		e.t.LastUsedAt = &now
-		c.m[hash] = e
-	}
-}
-
-// evict forgets the token with id, so its revocation holds at once here.
-func (c *tokenCache) evict(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for h, e := range c.m {
-		if e.t.ID == id {
-			delete(c.m, h)
-		}
-	}
+type tokenKey struct {
+	db   *database.DB
+	hash string
 }
 
 // ListTokens returns the tokens of staffID, newest first; staffID "" lists
@@ -379,7 +330,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	if err != nil {
 		return Token{}, errorf("revoke token: %w", err)
 	}
-	tokens.evict(id)
+	tokens.DeleteFunc(func(_ tokenKey, t Token) bool { return t.ID == id })
 	return t, nil
 }
 

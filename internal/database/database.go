@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,7 +171,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// fsync) run beside the writer (checkpointer), not inside whichever
 	// commit crosses the WAL's size limit, so commits stay short.
 	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn +
-		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)", uncancellable: true})
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)" +
+		"&_pragma=journal_size_limit(" + strconv.Itoa(walLimit) + ")", uncancellable: true})
 	// SQLite allows one writer at a time; one connection makes writers
 	// queue in Go instead of failing with SQLITE_BUSY.
 	w.SetMaxOpenConns(1)
@@ -187,7 +189,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	c := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
 	c.SetMaxOpenConns(1)
 	db := &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path, group: &group{db: w}}
-	db.checkpoints = startCheckpointer(c)
+	db.checkpoints = startCheckpointer(c, db.group.wantRestart)
 	return db, nil
 }
 

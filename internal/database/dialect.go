@@ -24,11 +24,11 @@ type Dialect interface {
 	// SQLite has a single writer, so there is nothing to skip.
 	SkipLocked() string
 	// NextTicketNumber is a query returning the next ticket number, run
-	// inside the creating transaction. SQLite has one writer, so a
-	// counters upsert costs nothing there; on PostgreSQL the upsert's row
-	// lock would be held until each creating transaction commits and so
-	// serialise every create, so a SEQUENCE hands numbers out instead (a
-	// create that rolls back leaves a gap in the numbers).
+	// inside the creating transaction. SQLite has one writer, so the
+	// highest number in use plus one is safe there; on PostgreSQL that
+	// would hand concurrent creates the same number, and a counter row's
+	// lock would serialise them, so a SEQUENCE hands numbers out instead
+	// (a create that rolls back leaves a gap in the numbers).
 	NextTicketNumber() string
 	// SetTicketNumber is a statement recording $1 as the last ticket
 	// number used, for imports that write numbers themselves.
@@ -58,9 +58,14 @@ func (sqliteDialect) IsForeignKeyViolation(err error) bool {
 
 func (sqliteDialect) SkipLocked() string { return "" }
 
+// NextTicketNumber on SQLite reads the highest number in use (the
+// number index's last entry) instead of counting in a row: the one writer
+// makes that safe, and a create then writes no counter page. Tickets are
+// never deleted; the counters row still counts for numbers that imports
+// reserve (SetTicketNumber).
 func (sqliteDialect) NextTicketNumber() string {
-	return `INSERT INTO counters (name, value) VALUES ('ticket', 10001)
-		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`
+	return `SELECT max(COALESCE((SELECT max(number) FROM tickets), 10000),
+		COALESCE((SELECT value FROM counters WHERE name = 'ticket'), 10000)) + 1`
 }
 
 func (sqliteDialect) SetTicketNumber() string {

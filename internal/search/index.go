@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/database"
@@ -26,17 +27,28 @@ const putRows = 300
 
 // Put upserts docs. A document whose tokens did not change is not
 // rewritten, so a status change costs the FTS5 index nothing. The text is
-// cut at once; the index is written when tx commits, all of the
+// cut beside the transaction (tokenize); the index is written when tx commits, all of the
 // transaction's documents in one statement: SQLite's FTS5 index writes a
 // segment per statement, and a commit may hold many changes (group
 // commit).
 func (x *SQLIndex) Put(ctx context.Context, tx *sql.Tx, docs ...Doc) error {
 	ops := make([]any, len(docs))
 	for i, d := range docs {
-		ops[i] = indexOp{kind: d.Kind, id: d.ID, tokens: Tokens(d.Text...)}
+		ops[i] = indexOp{kind: d.Kind, id: d.ID, tokens: tokenize(d.Text)}
 	}
 	x.DB.WriteAtCommit(tx, indexWriter, ops...)
 	return nil
+}
+
+// tokenize cuts text in a goroutine of its own and returns a function
+// that waits for the tokens. Put runs inside a write transaction, and on
+// SQLite every write waits for the one before it, so the costliest part
+// of indexing (cutting a long message) runs beside that queue; the
+// commit takes the result.
+func tokenize(text []string) func() string {
+	done := make(chan string, 1)
+	go func() { done <- Tokens(text...) }()
+	return sync.OnceValue(func() string { return <-done })
 }
 
 // Delete removes one document when tx commits.
@@ -50,7 +62,7 @@ func (x *SQLIndex) Delete(ctx context.Context, tx *sql.Tx, kind Kind, id string)
 type indexOp struct {
 	kind   Kind
 	id     string
-	tokens string
+	tokens func() string // nil for a delete
 }
 
 // indexWriter gathers the operations of each transaction.
@@ -68,12 +80,17 @@ func flushIndex(ctx context.Context, tx *sql.Tx, items []any) error {
 	var puts, dels []any
 	for i, it := range items {
 		op := it.(indexOp)
-		switch {
-		case latest[[2]string{string(op.kind), op.id}] != i:
-		case op.tokens == "":
+		if latest[[2]string{string(op.kind), op.id}] != i {
+			continue
+		}
+		tokens := ""
+		if op.tokens != nil {
+			tokens = op.tokens()
+		}
+		if tokens == "" {
 			dels = append(dels, string(op.kind), op.id)
-		default:
-			puts = append(puts, string(op.kind), op.id, op.tokens)
+		} else {
+			puts = append(puts, string(op.kind), op.id, tokens)
 		}
 	}
 	// Deletes are rare (merges, emptied text): one statement each.

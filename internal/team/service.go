@@ -11,6 +11,7 @@ import (
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/audit"
+	"github.com/kefu-desk/kefu/internal/cache"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -558,6 +559,7 @@ func (s *Service) UpdateStaff(ctx context.Context, id string, p StaffPatch) (Sta
 		}
 		return audit.Record(ctx, tx, after.UpdatedAt, audit.Entry{Action: "update", Entity: "staff", EntityID: id, Changes: ch})
 	})
+	actors.Delete(actorKey{s.DB, id})
 	if err != nil {
 		return Staff{}, fmt.Errorf("team: update staff: %w", err)
 	}
@@ -651,6 +653,7 @@ func (s *Service) setDisabled(ctx context.Context, id string, disable bool, reas
 		}
 		return audit.Record(ctx, tx, now, audit.Entry{Action: action, Entity: "staff", EntityID: id, Changes: ch})
 	})
+	actors.Delete(actorKey{s.DB, id})
 	if err != nil {
 		return Staff{}, fmt.Errorf("team: %s staff: %w", map[bool]string{true: "disable", false: "enable"}[disable], err)
 	}
@@ -660,9 +663,14 @@ func (s *Service) setDisabled(ctx context.Context, id string, disable bool, reas
 // ActorFor returns the actor for an enabled staff member, with role and
 // departments, for sessions and API tokens. An unknown or disabled
 // account is Unauthorized, so a session of someone disabled stops working
-// on their next request. It checks no permissions: callers have already
+// on their next request to this instance, and within actorCacheTTL on
+// the others. It checks no permissions: callers have already
 // authenticated staffID.
 func (s *Service) ActorFor(ctx context.Context, staffID string) (kefu.Actor, error) {
+	now := time.Now()
+	if a, ok := actors.Get(actorKey{s.DB, staffID}, now); ok {
+		return a, nil
+	}
 	st, err := getStaff(ctx, s.DB.Read, "id", staffID)
 	if kefu.IsCode(err, kefu.NotFound) {
 		return kefu.Actor{}, kefu.Errorf(kefu.Unauthorized, "no such staff account")
@@ -673,7 +681,24 @@ func (s *Service) ActorFor(ctx context.Context, staffID string) (kefu.Actor, err
 	if st.Disabled {
 		return kefu.Actor{}, kefu.Errorf(kefu.Unauthorized, "this staff account is disabled")
 	}
-	return kefu.Actor{Kind: kefu.ActorStaff, ID: st.ID, Name: st.Name, Role: st.Role, Departments: st.Departments}, nil
+	a := kefu.Actor{Kind: kefu.ActorStaff, ID: st.ID, Name: st.Name, Role: st.Role, Departments: slices.Clip(st.Departments)}
+	actors.Put(actorKey{s.DB, staffID}, a, now)
+	return a, nil
+}
+
+// actorCacheTTL is how long ActorFor reuses what it read. Every request
+// of a session or an API client starts with it. A change to someone's
+// role, departments or account made through this package is seen at once
+// by the instance that made it (which forgets the entry) and within this
+// long by the others, like a revoked API token.
+const actorCacheTTL = 5 * time.Second
+
+// actors is the process's cache of staff actors, keyed by store.
+var actors = cache.New[actorKey, kefu.Actor](actorCacheTTL)
+
+type actorKey struct {
+	db *database.DB
+	id string
 }
 
 // Credentials returns what sign-in needs for email. It checks no

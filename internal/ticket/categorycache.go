@@ -1,9 +1,9 @@
 package ticket
 
 import (
-	"sync"
 	"time"
 
+	"github.com/kefu-desk/kefu/internal/cache"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -18,38 +18,19 @@ const categoryCacheTTL = 5 * time.Second
 // categories is the process's cache of active categories. It is keyed by
 // store, so the Services of one process (and copies of one, with other
 // hooks) share it.
-var categories = categoryCache{keys: map[categoryKey]time.Time{}}
+var categories = cache.New[categoryKey, struct{}](categoryCacheTTL)
 
 type categoryKey struct {
 	db  *database.DB
 	key string
 }
 
-type categoryCache struct {
-	mu   sync.Mutex
-	keys map[categoryKey]time.Time // when the category was found active
+// dropCategories forgets db's categories.
+func dropCategories(db *database.DB) {
+	categories.DeleteFunc(func(k categoryKey, _ struct{}) bool { return k.db == db })
 }
 
-func (c *categoryCache) active(db *database.DB, key string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	at, ok := c.keys[categoryKey{db, key}]
-	return ok && !now.Before(at) && now.Sub(at) < categoryCacheTTL
-}
-
-func (c *categoryCache) seen(db *database.DB, key string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.keys[categoryKey{db, key}] = now
-}
-
-// drop forgets db's categories.
-func (c *categoryCache) drop(db *database.DB) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.keys {
-		if k.db == db {
-			delete(c.keys, k)
-		}
-	}
+func isActive(db *database.DB, key string, now time.Time) bool {
+	_, ok := categories.Get(categoryKey{db, key}, now)
+	return ok
 }

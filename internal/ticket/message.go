@@ -363,7 +363,7 @@ func (s *Service) SaveCategory(ctx context.Context, c Category) error {
 	if err := fs.Err(); err != nil {
 		return err
 	}
-	defer categories.drop(s.DB)
+	defer dropCategories(s.DB)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO categories (key, name_en, name_zh, position, archived) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (key) DO UPDATE SET name_en = $2, name_zh = $3, position = $4, archived = $5`,

@@ -315,7 +315,7 @@ func (s *Service) checkRefs(ctx context.Context, q database.Querier, fs *kefu.Fi
 			fs.Add(c.field, "is not an id")
 			continue
 		}
-		if c.field == "category" && categories.active(s.DB, c.value, s.Now()) {
+		if c.field == "category" && isActive(s.DB, c.value, s.Now()) {
 			continue
 		}
 		var n int
@@ -325,7 +325,7 @@ func (s *Service) checkRefs(ctx context.Context, q database.Querier, fs *kefu.Fi
 		if n == 0 {
 			fs.Add(c.field, "no such %s: %s", strings.TrimSuffix(c.field, "_id"), c.value)
 		} else if c.field == "category" {
-			categories.seen(s.DB, c.value, s.Now())
+			categories.Put(categoryKey{s.DB, c.value}, struct{}{}, s.Now())
 		}
 	}
 	return nil
