@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,9 +76,7 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 			}
 			var seq atomic.Int64
 			b.SetParallelism(max(1, benchClients()/runtime.GOMAXPROCS(0)))
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			commits0, tx0 := db.CommitGroups()
+			meter := databasetest.StartMeter(b, db)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := post(100 + seq.Add(1)); err != nil {
@@ -88,11 +85,7 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
-			if commits, tx := db.CommitGroups(); commits > commits0 {
-				b.ReportMetric(float64(tx-tx0)/float64(commits-commits0), "tx/commit")
-			}
+			meter.Report("tickets")
 		})
 	}
 }
@@ -184,16 +177,6 @@ func vmRSS(b *testing.B, pid int) float64 {
 	}
 	b.Fatal("no VmRSS")
 	return 0
-}
-
-// cpuTime is the CPU this process has used, user and system. Per
-// operation it shows the cost of a create in this process (the database
-// server's share excluded) even when other work on the machine slows
-// the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchClients is how many clients post at once: KEFU_BENCH_CLIENTS, or

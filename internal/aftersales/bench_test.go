@@ -3,7 +3,6 @@ package aftersales_test
 import (
 	"context"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,13 +42,13 @@ func BenchmarkReturnReport(b *testing.B) {
 					r.Orders, r.Returns, len(r.BySKU), len(r.ByPeriod))
 			}
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := databasetest.CPUTime()
 			for range b.N {
 				if _, err := s.ReturnReport(ctx, f); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((databasetest.CPUTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }
@@ -68,11 +67,11 @@ func BenchmarkSalesRebuild(b *testing.B) {
 				if _, err := s.DB.Write.ExecContext(ctx, `DELETE FROM aftersales_sales_state`); err != nil {
 					b.Fatal(err)
 				}
-				cpu0 := cpuTime()
+				cpu0 := databasetest.CPUTime()
 				if err := s.RefreshSales(ctx); err != nil {
 					b.Fatal(err)
 				}
-				cpu += cpuTime() - cpu0
+				cpu += databasetest.CPUTime() - cpu0
 			}
 			var n int
 			if err := s.DB.Read.QueryRowContext(ctx, `SELECT SUM(orders) FROM aftersales_sales WHERE sku = ''`).Scan(&n); err != nil || n != benchOrders {
@@ -116,10 +115,4 @@ func benchStore(b *testing.B, engine string) (*aftersales.Service, context.Conte
 		return service(db).RefreshSales(ctx)
 	})
 	return service(db), ctx
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,7 +2,6 @@ package chat_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,16 +31,16 @@ func BenchmarkMessageToStream(b *testing.B) {
 			l := hub.Listen(first.Conversation.ID, true)
 			defer hub.Leave(l)
 			b.Run("visitor", func(b *testing.B) {
-				cpu0 := cpuTime()
+				cpu0 := databasetest.CPUTime()
 				for b.Loop() {
 					e.clock.Advance(2 * time.Second) // a person's pace, for the rate limit
 					sent := e.send(b, s.Visitor, chat.Message{Text: "还没收到包裹，能帮我查一下吗？"})
 					waitHint(b, l, sent.Seq)
 				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+				b.ReportMetric(float64(databasetest.CPUTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 			})
 			b.Run("agent", func(b *testing.B) {
-				cpu0 := cpuTime()
+				cpu0 := databasetest.CPUTime()
 				for b.Loop() {
 					_, m, err := e.tickets.AddMessage(e.as(0), first.Conversation.TicketID, ticket.NewMessage{Kind: ticket.Reply, Text: "正在为您查询，请稍候。"})
 					if err != nil {
@@ -53,14 +52,8 @@ func BenchmarkMessageToStream(b *testing.B) {
 					}
 					waitHint(b, l, seq)
 				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+				b.ReportMetric(float64(databasetest.CPUTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 			})
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

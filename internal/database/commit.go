@@ -131,29 +131,36 @@ func (g *group) run(ctx context.Context, fn func(tx *sql.Tx) error) (err error) 
 }
 
 // endTurn commits the group when nobody else is queued to add to it (or
-// it is full), and hands the turn on. Called with mu held.
+// it is full), and hands the turn on. Called with mu held; returns with
+// it released.
 func (g *group) endTurn() {
-	defer g.mu.Unlock()
 	if g.tx == nil {
+		g.mu.Unlock()
 		return
 	}
 	if g.waiting.Load() > 0 && len(g.members) < maxGroup {
+		g.mu.Unlock()
 		return // the next caller continues the transaction
 	}
 	tx, members := g.tx, g.members
 	g.tx, g.members = nil, nil
 	if len(members) == 0 {
 		tx.Rollback() // only failed turns: nothing to keep
+		g.mu.Unlock()
 		return
 	}
 	g.commits.Add(1)
 	g.committed.Add(int64(len(members)))
 	err := g.commit(tx, members)
-	for _, m := range members {
-		m.done <- err
-	}
 	if g.restart.Swap(false) {
 		g.restartWAL()
+	}
+	// The next group may start before the members hear: waking each of
+	// them can hand the processor over, and whoever holds mu meanwhile
+	// holds up every write.
+	g.mu.Unlock()
+	for _, m := range members {
+		m.done <- err
 	}
 }
 

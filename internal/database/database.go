@@ -166,12 +166,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// transaction, which, with group commit, holds other callers' work.
 	// Group commit keeps each caller's work in a savepoint, whose undo
 	// journal belongs in memory (temp_store), and keeps a group's pages
-	// in the page cache until the commit (cache_size, in KiB).
+	// in the page cache until the commit (cache_size, in KiB: 8 MiB holds
+	// a full group's; more costs every commit a longer scan of the cache,
+	// which SQLite trims to the database's size).
 	// Checkpoints (copying the WAL back into the database file, with an
 	// fsync) run beside the writer (checkpointer), not inside whichever
 	// commit crosses the WAL's size limit, so commits stay short.
 	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn +
-		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)" +
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(0)" +
 		"&_pragma=journal_size_limit(" + strconv.Itoa(walLimit) + ")", uncancellable: true})
 	// SQLite allows one writer at a time; one connection makes writers
 	// queue in Go instead of failing with SQLITE_BUSY.

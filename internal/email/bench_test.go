@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +78,7 @@ func benchReceive(b *testing.B, store blob.Store) {
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(4)
-	cpu0 := cpuTime()
+	cpu0 := databasetest.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			raw := typical(int(n.Add(1)))
@@ -91,14 +90,7 @@ func benchReceive(b *testing.B, store blob.Store) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	// CPU per mail stays meaningful when other work on the machine slows
 	// the wall clock.
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
-}
-
-// cpuTime is the CPU (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(databasetest.CPUTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 }
 
 // bigMail writes a mail with a size-byte attachment to a file, in pieces,

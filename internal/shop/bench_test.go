@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,9 +51,9 @@ func BenchmarkImportOrders(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				cpu0 := cpuTime()
+				cpu0 := databasetest.CPUTime()
 				res, err := e.s.ImportOrders(e.ctx, f, shop.ImportOptions{Notify: true})
-				cpu += cpuTime() - cpu0
+				cpu += databasetest.CPUTime() - cpu0
 				f.Close()
 				if err != nil {
 					b.Fatal(err)
@@ -119,10 +118,4 @@ func writeOrdersCSV(path string, n int, now time.Time) (int, error) {
 		}
 	}
 	return lines, w.Flush()
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,8 +36,7 @@ func BenchmarkCreate(b *testing.B) {
 			}
 			var seq atomic.Int64
 			b.SetParallelism(4)
-			b.ResetTimer()
-			cpu0 := cpuTime()
+			meter := databasetest.StartMeter(b, db)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := ts.Create(ctx, benchTicket(100+seq.Add(1))); err != nil {
@@ -47,8 +45,7 @@ func BenchmarkCreate(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+			meter.Report("tickets")
 		})
 	}
 }
@@ -160,14 +157,4 @@ func largeStore(b *testing.B, engine string) *database.DB {
 			}
 		})
 	})
-}
-
-// cpuTime is the CPU this process has used, user and system. Per
-// operation it shows the cost of a create in this process (the database
-// server's share excluded) even when other work on the machine slows
-// the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

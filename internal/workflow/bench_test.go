@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,14 +88,14 @@ func BenchmarkDecide(b *testing.B) {
 	for _, engine := range databasetest.Engines() {
 		b.Run(engine, func(b *testing.B) {
 			e := newBench(b, engine, b.N)
-			cpu0 := cpuTime()
+			cpu0 := databasetest.CPUTime()
 			b.ResetTimer()
 			for i := range b.N {
 				if _, err := e.wf.Decide(e.agent, e.ids[i], 1, workflow.DecideInput{Decision: workflow.Forward}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((databasetest.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
@@ -113,30 +112,24 @@ func BenchmarkWaitingQueue(b *testing.B) {
 			}
 		}
 		b.Run(engine+"/list", func(b *testing.B) {
-			cpu0 := cpuTime()
+			cpu0 := databasetest.CPUTime()
 			for range b.N {
 				is, err := e.wf.List(e.warehouse, workflow.ListFilter{Queue: workflow.QueueWaiting})
 				if err != nil || len(is) != 200 {
 					b.Fatalf("%d, %v", len(is), err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((databasetest.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 		b.Run(engine+"/counts", func(b *testing.B) {
-			cpu0 := cpuTime()
+			cpu0 := databasetest.CPUTime()
 			for range b.N {
 				n, err := e.wf.Counts(e.warehouse)
 				if err != nil || n[workflow.QueueWaiting] != 200 {
 					b.Fatalf("%v, %v", n, err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((databasetest.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
