@@ -121,7 +121,7 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewCustomer, norms 
 			return "", err
 		}
 	}
-	if err := setTags(ctx, tx, id, in.Tags); err != nil {
+	if err := insertTags(ctx, tx, id, in.Tags); err != nil {
 		return "", err
 	}
 	changes := map[string]audit.Change{}
@@ -152,6 +152,11 @@ func setTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM customer_tags WHERE customer_id = $1`, id); err != nil {
 		return fmt.Errorf("customer: tags: %w", err)
 	}
+	return insertTags(ctx, tx, id, tags)
+}
+
+// insertTags adds tags to a customer who has none.
+func insertTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
 	for _, t := range uniq(tags) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)`, id, t); err != nil {
 			return fmt.Errorf("customer: tags: %w", err)
