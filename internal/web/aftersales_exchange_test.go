@@ -3,17 +3,12 @@ package web_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/aftersales"
-	"github.com/kefu-desk/kefu/internal/calendar"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/shop"
-	"github.com/kefu-desk/kefu/internal/sla"
-	"github.com/kefu-desk/kefu/internal/ticket"
-	"github.com/kefu-desk/kefu/internal/web"
 )
 
 // Once an exchange's replacement ships, the order panel beside the ticket
@@ -22,34 +17,8 @@ import (
 // reads in the portal what is on its way.
 func TestReplacementOnTheOrder(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		var cases *aftersales.Service
-		var shops *shop.Service
-		e := newEnv(t, db, withPortal(db), func(d *web.Deps) {
-			shops = &shop.Service{DB: db, Now: d.Now, Customers: d.Customers}
-			cals := &calendar.Service{DB: db, Now: d.Now}
-			d.Shop, d.Calendars = shops, cals
-			cases = &aftersales.Service{DB: db, Now: d.Now, Tickets: d.Tickets, Shop: shops, Blobs: d.Tickets.Blobs,
-				SLA: &sla.Service{DB: db, Now: d.Now, Calendars: cals, Tickets: d.Tickets}}
-			d.Aftersales = cases
-		})
+		e, cases, _ := casesEnv(t, db, []string{"M", "L"}, withPortal(db))
 		sys := kefu.WithActor(context.Background(), kefu.System)
-		if _, _, err := shops.CreateShop(sys, shop.ShopInput{Code: "tianhe", Name: "天河新盟服饰", Timezone: "Asia/Shanghai", Currency: "CNY"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := shops.CreateProduct(sys, shop.ProductInput{Code: "COAT-1", Name: "羊毛大衣", Supplier: "内蒙古羊绒厂",
-			SKUs: []shop.SKUInput{{Code: "COAT-1-M", Size: "M", Price: "1299"}, {Code: "COAT-1-L", Size: "L", Price: "1299"}}}); err != nil {
-			t.Fatal(err)
-		}
-		delivered := time.Now().Add(-24 * time.Hour)
-		if _, err := shops.CreateOrder(sys, shop.OrderInput{Number: "SO-5001", Status: shop.Delivered, OrderedAt: delivered.Add(-48 * time.Hour),
-			DeliveredAt: &delivered, Customer: shop.CustomerRef{Email: "wang@example.com"},
-			Items: []shop.ItemInput{{SKU: "COAT-1-M", Name: "羊毛大衣 驼色 M", Quantity: 1, UnitPrice: "1299"}}}); err != nil {
-			t.Fatal(err)
-		}
-		number := "SO-5001"
-		if _, err := e.tickets.Update(sys, e.ticket.ID, 0, ticket.Patch{OrderNumber: &number}); err != nil {
-			t.Fatal(err)
-		}
 		c, err := cases.Open(sys, aftersales.OpenInput{Kind: shop.Exchange, TicketID: e.ticket.ID, Reason: "wrong_size",
 			Items: []aftersales.ItemInput{{Item: "COAT-1-M", Quantity: 1}}})
 		if err != nil {

@@ -25,34 +25,8 @@ import (
 // show what was done.
 func TestCasesInTheConsole(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		var cases *aftersales.Service
-		var shops *shop.Service
-		e := newEnv(t, db, func(d *web.Deps) {
-			shops = &shop.Service{DB: db, Now: d.Now, Customers: d.Customers}
-			cals := &calendar.Service{DB: db, Now: d.Now}
-			d.Shop, d.Calendars = shops, cals
-			cases = &aftersales.Service{DB: db, Now: d.Now, Tickets: d.Tickets, Shop: shops, Blobs: d.Tickets.Blobs,
-				SLA: &sla.Service{DB: db, Now: d.Now, Calendars: cals, Tickets: d.Tickets}}
-			d.Aftersales = cases
-		})
+		e, cases, shops := casesEnv(t, db, []string{"M"})
 		sys := kefu.WithActor(context.Background(), kefu.System)
-		if _, _, err := shops.CreateShop(sys, shop.ShopInput{Code: "tianhe", Name: "天河新盟服饰", Timezone: "Asia/Shanghai", Currency: "CNY"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := shops.CreateProduct(sys, shop.ProductInput{Code: "COAT-1", Name: "羊毛大衣", Supplier: "内蒙古羊绒厂",
-			SKUs: []shop.SKUInput{{Code: "COAT-1-M", Size: "M", Price: "1299"}}}); err != nil {
-			t.Fatal(err)
-		}
-		delivered := time.Now().Add(-24 * time.Hour)
-		if _, err := shops.CreateOrder(sys, shop.OrderInput{Number: "SO-5001", Status: shop.Delivered, OrderedAt: delivered.Add(-48 * time.Hour),
-			DeliveredAt: &delivered, Customer: shop.CustomerRef{Email: "wang@example.com"},
-			Items: []shop.ItemInput{{SKU: "COAT-1-M", Name: "羊毛大衣 驼色 M", Quantity: 1, UnitPrice: "1299"}}}); err != nil {
-			t.Fatal(err)
-		}
-		number := "SO-5001"
-		if _, err := e.tickets.Update(sys, e.ticket.ID, 0, ticket.Patch{OrderNumber: &number}); err != nil {
-			t.Fatal(err)
-		}
 		agent := e.signin("li.na@example.com") // works in Chinese
 		want(t, agent.get("/t/"+e.ticket.Key), 200, `id="ticket-cases"`, `hx-get="/t/`+e.ticket.Key+`/cases"`)
 		want(t, agent.get("/t/"+e.ticket.Key+"/cases"), 200, "新建售后单", "订单 SO-5001 的商品", "COAT-1-M", "退货可申请至")
@@ -117,4 +91,43 @@ func TestCasesInTheConsole(t *testing.T) {
 			t.Errorf("settings after saving: %+v %v", st, err)
 		}
 	})
+}
+
+// casesEnv is a console with the shop and after-sales wired in, and its
+// ticket linked to order SO-5001: one coat, size M, delivered yesterday.
+// The coat comes in sizes.
+func casesEnv(t *testing.T, db *database.DB, sizes []string, opts ...func(*web.Deps)) (*env, *aftersales.Service, *shop.Service) {
+	t.Helper()
+	var cases *aftersales.Service
+	var shops *shop.Service
+	e := newEnv(t, db, append(opts, func(d *web.Deps) {
+		shops = &shop.Service{DB: db, Now: d.Now, Customers: d.Customers}
+		cals := &calendar.Service{DB: db, Now: d.Now}
+		d.Shop, d.Calendars = shops, cals
+		cases = &aftersales.Service{DB: db, Now: d.Now, Tickets: d.Tickets, Shop: shops, Blobs: d.Tickets.Blobs,
+			SLA: &sla.Service{DB: db, Now: d.Now, Calendars: cals, Tickets: d.Tickets}}
+		d.Aftersales = cases
+	})...)
+	sys := kefu.WithActor(context.Background(), kefu.System)
+	if _, _, err := shops.CreateShop(sys, shop.ShopInput{Code: "tianhe", Name: "天河新盟服饰", Timezone: "Asia/Shanghai", Currency: "CNY"}); err != nil {
+		t.Fatal(err)
+	}
+	skus := make([]shop.SKUInput, len(sizes))
+	for i, size := range sizes {
+		skus[i] = shop.SKUInput{Code: "COAT-1-" + size, Size: size, Price: "1299"}
+	}
+	if _, err := shops.CreateProduct(sys, shop.ProductInput{Code: "COAT-1", Name: "羊毛大衣", Supplier: "内蒙古羊绒厂", SKUs: skus}); err != nil {
+		t.Fatal(err)
+	}
+	delivered := time.Now().Add(-24 * time.Hour)
+	if _, err := shops.CreateOrder(sys, shop.OrderInput{Number: "SO-5001", Status: shop.Delivered, OrderedAt: delivered.Add(-48 * time.Hour),
+		DeliveredAt: &delivered, Customer: shop.CustomerRef{Email: "wang@example.com"},
+		Items: []shop.ItemInput{{SKU: "COAT-1-M", Name: "羊毛大衣 驼色 M", Quantity: 1, UnitPrice: "1299"}}}); err != nil {
+		t.Fatal(err)
+	}
+	number := "SO-5001"
+	if _, err := e.tickets.Update(sys, e.ticket.ID, 0, ticket.Patch{OrderNumber: &number}); err != nil {
+		t.Fatal(err)
+	}
+	return e, cases, shops
 }
