@@ -197,6 +197,65 @@ func (p *adminPage) refused(r *http.Request, err error) bool {
 }
 
 // show renders p, or err when it is not a form refusal.
+// listPage shows the admin page tab with its list (load), the notice of
+// a save that redirected here, and the form as fill sets it: defaults, or
+// the entry named by the URL's key, to edit.
+func (s *Server) listPage(w http.ResponseWriter, r *http.Request, tab string, load func(context.Context, *adminPage) error,
+	fill func(p *adminPage, key string)) {
+	p, err := s.adminBase(r.Context(), tab)
+	if err == nil && load != nil {
+		err = load(r.Context(), p)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p.Saved = savedNotice(r)
+	if fill != nil {
+		fill(p, r.URL.Query().Get("key"))
+	}
+	s.show(w, r, p, nil, nil)
+}
+
+// post handles a form posted to admin page p (perr: p could not be
+// built). save gets the form and returns the page to go to and the name
+// of what it saved; a refusal shows p again, with the form as posted and
+// its list reloaded (load).
+func (s *Server) post(w http.ResponseWriter, r *http.Request, p *adminPage, perr error, load func(context.Context, *adminPage) error,
+	save func(ctx context.Context, f url.Values) (to, saved string, err error)) {
+	if perr != nil {
+		s.fail(w, r, perr)
+		return
+	}
+	p.Form = mustForm(r)
+	to, saved, err := save(r.Context(), p.Form)
+	if err == nil {
+		sep := "?"
+		if strings.Contains(to, "?") {
+			sep = "&"
+		}
+		http.Redirect(w, r, to+sep+"saved="+url.QueryEscape(saved), http.StatusSeeOther)
+		return
+	}
+	s.show(w, r, p, err, load)
+}
+
+// wholeNumber reads the form's field name, which must be a whole number.
+func wholeNumber(f url.Values, name string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(f.Get(name)))
+	if err != nil {
+		return 0, kefu.Fieldf(name, "must be a whole number")
+	}
+	return n, nil
+}
+
+// setArchived ticks an edit form's "archived" box for an archived entry.
+func setArchived(f url.Values, archived bool) {
+	if archived {
+		f.Set("archived", "1")
+	}
+}
+
 func (s *Server) show(w http.ResponseWriter, r *http.Request, p *adminPage, err error, list func(context.Context, *adminPage) error) {
 	code := http.StatusOK
 	if err != nil {
@@ -233,34 +292,21 @@ func (s *Server) listStaff(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminStaff(w http.ResponseWriter, r *http.Request) {
-	p, err := s.adminBase(r.Context(), "staff")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	p.Form.Set("role", string(kefu.RoleAgent))
-	p.Form.Set("language", "zh-CN")
-	s.show(w, r, p, nil, s.listStaff)
+	s.listPage(w, r, "staff", s.listStaff, func(p *adminPage, _ string) {
+		p.Form.Set("role", string(kefu.RoleAgent))
+		p.Form.Set("language", "zh-CN")
+	})
 }
 
 func (s *Server) adminCreateStaff(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "staff")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	_, err = s.Team.CreateStaff(ctx, team.NewStaff{Email: p.Form.Get("email"), Name: p.Form.Get("name"),
-		Role: kefu.Role(p.Form.Get("role")), Language: p.Form.Get("language"), Departments: p.Form["departments"],
-		Password: p.Form.Get("password")})
-	if err == nil {
-		http.Redirect(w, r, "/admin/staff?saved="+url.QueryEscape(p.Form.Get("email")), http.StatusSeeOther)
-		return
-	}
-	p.Form.Del("password") // never echoed back
-	s.show(w, r, p, err, s.listStaff)
+	p, err := s.adminBase(r.Context(), "staff")
+	s.post(w, r, p, err, s.listStaff, func(ctx context.Context, f url.Values) (string, string, error) {
+		_, err := s.Team.CreateStaff(ctx, team.NewStaff{Email: f.Get("email"), Name: f.Get("name"),
+			Role: kefu.Role(f.Get("role")), Language: f.Get("language"), Departments: f["departments"],
+			Password: f.Get("password")})
+		f.Del("password") // never echoed back
+		return "/admin/staff", f.Get("email"), err
+	})
 }
 
 func (s *Server) memberPage(ctx context.Context, id string) (*adminPage, error) {
@@ -297,25 +343,17 @@ func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, load func(ctx
 }
 
 func (s *Server) adminUpdateStaff(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
-	p, err := s.memberPage(ctx, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	name, role, lang := p.Form.Get("name"), kefu.Role(p.Form.Get("role")), p.Form.Get("language")
-	deps := p.Form["departments"]
-	if deps == nil {
-		deps = []string{}
-	}
-	_, err = s.Team.UpdateStaff(ctx, id, team.StaffPatch{Name: &name, Role: &role, Language: &lang, Departments: &deps})
-	if err == nil {
-		http.Redirect(w, r, "/admin/staff/"+id+"?saved="+url.QueryEscape(name), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, nil)
+	p, err := s.memberPage(r.Context(), id)
+	s.post(w, r, p, err, nil, func(ctx context.Context, f url.Values) (string, string, error) {
+		name, role, lang := f.Get("name"), kefu.Role(f.Get("role")), f.Get("language")
+		deps := f["departments"]
+		if deps == nil {
+			deps = []string{}
+		}
+		_, err := s.Team.UpdateStaff(ctx, id, team.StaffPatch{Name: &name, Role: &role, Language: &lang, Departments: &deps})
+		return "/admin/staff/" + id, name, err
+	})
 }
 
 func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
@@ -371,30 +409,16 @@ func (s *Server) listDepartments(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminDepartments(w http.ResponseWriter, r *http.Request) {
-	p, err := s.adminBase(r.Context(), "departments")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	s.show(w, r, p, nil, s.listDepartments)
+	s.listPage(w, r, "departments", s.listDepartments, nil)
 }
 
 func (s *Server) adminCreateDepartment(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "departments")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	_, err = s.Team.CreateDepartment(ctx, team.NewDepartment{Slug: p.Form.Get("slug"), Name: p.Form.Get("name"),
-		NameZh: p.Form.Get("name_zh"), Description: p.Form.Get("description")})
-	if err == nil {
-		http.Redirect(w, r, "/admin/departments?saved="+url.QueryEscape(p.Form.Get("name")), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, s.listDepartments)
+	p, err := s.adminBase(r.Context(), "departments")
+	s.post(w, r, p, err, s.listDepartments, func(ctx context.Context, f url.Values) (string, string, error) {
+		_, err := s.Team.CreateDepartment(ctx, team.NewDepartment{Slug: f.Get("slug"), Name: f.Get("name"),
+			NameZh: f.Get("name_zh"), Description: f.Get("description")})
+		return "/admin/departments", f.Get("name"), err
+	})
 }
 
 func (s *Server) departmentPage(ctx context.Context, id string) (*adminPage, error) {
@@ -416,21 +440,13 @@ func (s *Server) adminDepartment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminUpdateDepartment(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
-	p, err := s.departmentPage(ctx, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	slug, name, zh, desc := p.Form.Get("slug"), p.Form.Get("name"), p.Form.Get("name_zh"), p.Form.Get("description")
-	_, err = s.Team.UpdateDepartment(ctx, id, team.DepartmentPatch{Slug: &slug, Name: &name, NameZh: &zh, Description: &desc})
-	if err == nil {
-		http.Redirect(w, r, "/admin/departments/"+id+"?saved="+url.QueryEscape(name), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, nil)
+	p, err := s.departmentPage(r.Context(), id)
+	s.post(w, r, p, err, nil, func(ctx context.Context, f url.Values) (string, string, error) {
+		slug, name, zh, desc := f.Get("slug"), f.Get("name"), f.Get("name_zh"), f.Get("description")
+		_, err := s.Team.UpdateDepartment(ctx, id, team.DepartmentPatch{Slug: &slug, Name: &name, NameZh: &zh, Description: &desc})
+		return "/admin/departments/" + id, name, err
+	})
 }
 
 // ---- categories and custom fields ----
@@ -442,51 +458,27 @@ func (s *Server) listCategories(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminCategories(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "categories")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	if err := s.listCategories(ctx, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form.Set("position", strconv.Itoa(len(p.Categories)+1))
-	if key := r.URL.Query().Get("key"); key != "" {
+	s.listPage(w, r, "categories", s.listCategories, func(p *adminPage, key string) {
+		p.Form.Set("position", strconv.Itoa(len(p.Categories)+1))
 		for _, c := range p.Categories {
-			if c.Key == key {
+			if key != "" && c.Key == key {
 				p.Form = url.Values{"key": {c.Key}, "name_en": {c.NameEn}, "name_zh": {c.NameZh}, "position": {strconv.Itoa(c.Position)}}
-				if c.Archived {
-					p.Form.Set("archived", "1")
-				}
+				setArchived(p.Form, c.Archived)
 			}
 		}
-	}
-	s.show(w, r, p, nil, nil)
+	})
 }
 
 func (s *Server) adminSaveCategory(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "categories")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	pos, perr := strconv.Atoi(strings.TrimSpace(p.Form.Get("position")))
-	if perr != nil {
-		err = kefu.Fieldf("position", "must be a whole number")
-	} else {
-		err = s.Tickets.SaveCategory(ctx, ticket.Category{Key: strings.TrimSpace(p.Form.Get("key")), NameEn: p.Form.Get("name_en"),
-			NameZh: p.Form.Get("name_zh"), Position: pos, Archived: p.Form.Get("archived") != ""})
-	}
-	if err == nil {
-		http.Redirect(w, r, "/admin/categories?saved="+url.QueryEscape(p.Form.Get("name_en")), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, s.listCategories)
+	p, err := s.adminBase(r.Context(), "categories")
+	s.post(w, r, p, err, s.listCategories, func(ctx context.Context, f url.Values) (string, string, error) {
+		pos, err := wholeNumber(f, "position")
+		if err == nil {
+			err = s.Tickets.SaveCategory(ctx, ticket.Category{Key: strings.TrimSpace(f.Get("key")), NameEn: f.Get("name_en"),
+				NameZh: f.Get("name_zh"), Position: pos, Archived: f.Get("archived") != ""})
+		}
+		return "/admin/categories", f.Get("name_en"), err
+	})
 }
 
 func (s *Server) listFields(ctx context.Context, p *adminPage) error {
@@ -496,58 +488,34 @@ func (s *Server) listFields(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminFields(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "fields")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	if err := s.listFields(ctx, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = url.Values{"type": {"text"}, "position": {strconv.Itoa(len(p.Fields) + 1)}}
-	if key := r.URL.Query().Get("key"); key != "" {
+	s.listPage(w, r, "fields", s.listFields, func(p *adminPage, key string) {
+		p.Form = url.Values{"type": {"text"}, "position": {strconv.Itoa(len(p.Fields) + 1)}}
 		for _, f := range p.Fields {
-			if f.Key == key {
+			if key != "" && f.Key == key {
 				p.Form = url.Values{"key": {f.Key}, "label_en": {f.LabelEn}, "label_zh": {f.LabelZh}, "type": {f.Type},
 					"options": {strings.Join(f.Options, ", ")}, "position": {strconv.Itoa(f.Position)}}
-				if f.Archived {
-					p.Form.Set("archived", "1")
-				}
+				setArchived(p.Form, f.Archived)
 			}
 		}
-	}
-	s.show(w, r, p, nil, nil)
+	})
 }
 
 func (s *Server) adminSaveField(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "fields")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	pos, perr := strconv.Atoi(strings.TrimSpace(p.Form.Get("position")))
-	var opts []string
-	for _, o := range strings.Split(p.Form.Get("options"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			opts = append(opts, o)
+	p, err := s.adminBase(r.Context(), "fields")
+	s.post(w, r, p, err, s.listFields, func(ctx context.Context, f url.Values) (string, string, error) {
+		var opts []string
+		for _, o := range strings.Split(f.Get("options"), ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				opts = append(opts, o)
+			}
 		}
-	}
-	if perr != nil {
-		err = kefu.Fieldf("position", "must be a whole number")
-	} else {
-		err = s.Tickets.SaveCustomField(ctx, ticket.CustomField{Key: strings.TrimSpace(p.Form.Get("key")), LabelEn: p.Form.Get("label_en"),
-			LabelZh: p.Form.Get("label_zh"), Type: p.Form.Get("type"), Options: opts, Position: pos, Archived: p.Form.Get("archived") != ""})
-	}
-	if err == nil {
-		http.Redirect(w, r, "/admin/fields?saved="+url.QueryEscape(p.Form.Get("label_en")), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, s.listFields)
+		pos, err := wholeNumber(f, "position")
+		if err == nil {
+			err = s.Tickets.SaveCustomField(ctx, ticket.CustomField{Key: strings.TrimSpace(f.Get("key")), LabelEn: f.Get("label_en"),
+				LabelZh: f.Get("label_zh"), Type: f.Get("type"), Options: opts, Position: pos, Archived: f.Get("archived") != ""})
+		}
+		return "/admin/fields", f.Get("label_en"), err
+	})
 }
 
 // ---- API tokens ----

@@ -55,60 +55,36 @@ func (s *Server) loadAftersalesAdmin(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminAftersales(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "aftersales")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	if err := s.loadAftersalesAdmin(ctx, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form.Set("position", strconv.Itoa((len(p.Aftersales.Reasons)+1)*10))
-	if key := r.URL.Query().Get("key"); key != "" {
+	s.listPage(w, r, "aftersales", s.loadAftersalesAdmin, func(p *adminPage, key string) {
+		p.Form.Set("position", strconv.Itoa((len(p.Aftersales.Reasons)+1)*10))
 		for _, rs := range p.Aftersales.Reasons {
-			if rs.Key == key {
+			if key != "" && rs.Key == key {
 				p.Form = url.Values{"key": {rs.Key}, "name_en": {rs.NameEn}, "name_zh": {rs.NameZh}, "basis": {string(rs.Basis)},
 					"responsible": {string(rs.Responsible)}, "position": {strconv.Itoa(rs.Position)}}
 				for _, k := range rs.Kinds {
 					p.Form.Add("kinds", string(k))
 				}
-				if rs.Archived {
-					p.Form.Set("archived", "1")
-				}
+				setArchived(p.Form, rs.Archived)
 			}
 		}
-	}
-	s.show(w, r, p, nil, nil)
+	})
 }
 
 func (s *Server) adminSaveReason(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "aftersales")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	pos, perr := strconv.Atoi(strings.TrimSpace(p.Form.Get("position")))
-	if perr != nil {
-		err = kefu.Fieldf("position", "must be a whole number")
-	} else {
-		rs := aftersales.Reason{Key: strings.TrimSpace(p.Form.Get("key")), NameEn: p.Form.Get("name_en"), NameZh: p.Form.Get("name_zh"),
-			Basis: shop.Reason(p.Form.Get("basis")), Responsible: aftersales.Party(p.Form.Get("responsible")), Position: pos,
-			Archived: p.Form.Get("archived") != ""}
-		for _, k := range p.Form["kinds"] {
-			rs.Kinds = append(rs.Kinds, aftersales.Kind(k))
+	p, err := s.adminBase(r.Context(), "aftersales")
+	s.post(w, r, p, err, s.loadAftersalesAdmin, func(ctx context.Context, f url.Values) (string, string, error) {
+		pos, err := wholeNumber(f, "position")
+		if err == nil {
+			rs := aftersales.Reason{Key: strings.TrimSpace(f.Get("key")), NameEn: f.Get("name_en"), NameZh: f.Get("name_zh"),
+				Basis: shop.Reason(f.Get("basis")), Responsible: aftersales.Party(f.Get("responsible")), Position: pos,
+				Archived: f.Get("archived") != ""}
+			for _, k := range f["kinds"] {
+				rs.Kinds = append(rs.Kinds, aftersales.Kind(k))
+			}
+			_, err = s.Aftersales.SaveReason(ctx, rs)
 		}
-		_, err = s.Aftersales.SaveReason(ctx, rs)
-	}
-	if err == nil {
-		http.Redirect(w, r, "/admin/aftersales?saved="+url.QueryEscape(p.Form.Get("name_en")), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, s.loadAftersalesAdmin)
+		return "/admin/aftersales", f.Get("name_en"), err
+	})
 }
 
 func (s *Server) adminSaveAftersalesSettings(w http.ResponseWriter, r *http.Request) {

@@ -48,33 +48,23 @@ func (s *Server) listCalendars(ctx context.Context, p *adminPage) error {
 }
 
 func (s *Server) adminCalendars(w http.ResponseWriter, r *http.Request) {
-	p, err := s.adminBase(r.Context(), "calendars")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Saved = savedNotice(r)
-	// A new calendar starts from common office hours, to be edited.
-	p.Form = specForm(calendar.Spec{Timezone: "Asia/Shanghai", Weekly: calendar.Week{
-		"mon": {{"09:00", "18:00"}}, "tue": {{"09:00", "18:00"}}, "wed": {{"09:00", "18:00"}},
-		"thu": {{"09:00", "18:00"}}, "fri": {{"09:00", "18:00"}}}})
-	s.show(w, r, p, nil, s.listCalendars)
+	s.listPage(w, r, "calendars", s.listCalendars, func(p *adminPage, _ string) {
+		// A new calendar starts from common office hours, to be edited.
+		p.Form = specForm(calendar.Spec{Timezone: "Asia/Shanghai", Weekly: calendar.Week{
+			"mon": {{"09:00", "18:00"}}, "tue": {{"09:00", "18:00"}}, "wed": {{"09:00", "18:00"}},
+			"thu": {{"09:00", "18:00"}}, "fri": {{"09:00", "18:00"}}}})
+	})
 }
 
 func (s *Server) adminCreateCalendar(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "calendars")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	rec, err := s.Calendars.Create(ctx, formSpec(p.Form))
-	if err == nil {
-		http.Redirect(w, r, "/admin/calendars/"+rec.ID+"?saved="+url.QueryEscape(rec.Name), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, s.listCalendars)
+	p, err := s.adminBase(r.Context(), "calendars")
+	s.post(w, r, p, err, s.listCalendars, func(ctx context.Context, f url.Values) (string, string, error) {
+		rec, err := s.Calendars.Create(ctx, formSpec(f))
+		if err != nil {
+			return "", "", err
+		}
+		return "/admin/calendars/" + rec.ID, rec.Name, nil
+	})
 }
 
 func (s *Server) calendarPage(ctx context.Context, id string) (*adminPage, error) {
@@ -106,23 +96,18 @@ func (s *Server) adminCalendar(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminUpdateCalendar(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
-	p, err := s.calendarPage(ctx, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	version, _ := strconv.Atoi(p.Form.Get("version"))
-	// The service validates before it writes: a refused spec leaves the
-	// stored calendar as it was, and the page shows what was typed.
-	rec, err := s.Calendars.Update(ctx, id, version, formSpec(p.Form))
-	if err == nil {
-		http.Redirect(w, r, "/admin/calendars/"+id+"?saved="+url.QueryEscape(rec.Name), http.StatusSeeOther)
-		return
-	}
-	s.show(w, r, p, err, nil)
+	p, err := s.calendarPage(r.Context(), id)
+	s.post(w, r, p, err, nil, func(ctx context.Context, f url.Values) (string, string, error) {
+		version, _ := strconv.Atoi(f.Get("version"))
+		// The service validates before it writes: a refused spec leaves
+		// the stored calendar as it was, and the page shows what was typed.
+		rec, err := s.Calendars.Update(ctx, id, version, formSpec(f))
+		if err != nil {
+			return "", "", err
+		}
+		return "/admin/calendars/" + id, rec.Name, nil
+	})
 }
 
 // maxImport bounds an uploaded holiday file; a year of holidays is a

@@ -56,31 +56,24 @@ func (s *Server) adminCanned(w http.ResponseWriter, r *http.Request) {
 // adminSaveCanned creates a shared reply, or changes the one in the path
 // if nobody changed it since the form was shown.
 func (s *Server) adminSaveCanned(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "canned")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	in := canned.Input{Title: p.Form.Get("title"), Body: p.Form.Get("body"), Language: p.Form.Get("language"),
-		Category: p.Form.Get("category"), Shared: true}
-	if id := chi.URLParam(r, "id"); id != "" {
-		p.Form.Set("id", id)
-		// An unreadable version is 0: saved without the staleness check.
-		version, _ := strconv.Atoi(p.Form.Get("version"))
-		_, err = s.Canned.Update(ctx, id, version, in)
-	} else {
-		_, err = s.Canned.Create(ctx, in)
-	}
-	if err == nil {
-		http.Redirect(w, r, "/admin/canned?saved="+url.QueryEscape(in.Title), http.StatusSeeOther)
-		return
-	}
-	if kefu.IsCode(err, kefu.Stale) {
-		err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "canned.stale"))
-	}
-	s.show(w, r, p, err, s.listCanned)
+	p, err := s.adminBase(r.Context(), "canned")
+	s.post(w, r, p, err, s.listCanned, func(ctx context.Context, f url.Values) (string, string, error) {
+		in := canned.Input{Title: f.Get("title"), Body: f.Get("body"), Language: f.Get("language"),
+			Category: f.Get("category"), Shared: true}
+		var err error
+		if id := chi.URLParam(r, "id"); id != "" {
+			f.Set("id", id)
+			// An unreadable version is 0: saved without the staleness check.
+			version, _ := strconv.Atoi(f.Get("version"))
+			_, err = s.Canned.Update(ctx, id, version, in)
+		} else {
+			_, err = s.Canned.Create(ctx, in)
+		}
+		if kefu.IsCode(err, kefu.Stale) {
+			err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "canned.stale"))
+		}
+		return "/admin/canned", in.Title, err
+	})
 }
 
 func (s *Server) adminDeleteCanned(w http.ResponseWriter, r *http.Request) {

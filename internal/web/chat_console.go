@@ -328,29 +328,18 @@ func (s *Server) adminChat(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminSaveChat(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := s.adminBase(ctx, "chat")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	version, _ := strconv.Atoi(p.Form.Get("version"))
-	in := chat.SettingsInput{Enabled: p.Form.Get("enabled") == "on", Hours: p.Form.Get("hours"), CalendarID: p.Form.Get("calendar_id"),
-		AllowedOrigins: strings.Fields(p.Form.Get("allowed_origins"))}
-	_, err = s.Chat.SaveSettings(ctx, version, in)
-	if err == nil {
-		http.Redirect(w, r, "/admin/chat?saved="+url.QueryEscape(T(ctx, "admin.chat")), http.StatusSeeOther)
-		return
-	}
-	if kefu.IsCode(err, kefu.Stale) {
-		err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "chat.admin.stale"))
-	}
-	if ferr := s.chatSettingsForm(r, p, false); ferr != nil {
-		s.fail(w, r, ferr)
-		return
-	}
-	s.show(w, r, p, err, nil)
+	p, err := s.adminBase(r.Context(), "chat")
+	reload := func(_ context.Context, p *adminPage) error { return s.chatSettingsForm(r, p, false) }
+	s.post(w, r, p, err, reload, func(ctx context.Context, f url.Values) (string, string, error) {
+		version, _ := strconv.Atoi(f.Get("version"))
+		in := chat.SettingsInput{Enabled: f.Get("enabled") == "on", Hours: f.Get("hours"), CalendarID: f.Get("calendar_id"),
+			AllowedOrigins: strings.Fields(f.Get("allowed_origins"))}
+		_, err := s.Chat.SaveSettings(ctx, version, in)
+		if kefu.IsCode(err, kefu.Stale) {
+			err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "chat.admin.stale"))
+		}
+		return "/admin/chat", T(ctx, "admin.chat"), err
+	})
 }
 
 func (s *Server) adminRotateChat(w http.ResponseWriter, r *http.Request) {

@@ -131,34 +131,30 @@ func (s *Server) adminMailboxes(w http.ResponseWriter, r *http.Request) {
 // in the path if nobody changed it since the form was shown. A refused
 // form saves nothing and comes back as typed, without the passwords.
 func (s *Server) adminSaveMailbox(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
-	p, err := s.mailboxPage(ctx, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.Form = mustForm(r)
-	in := mailboxFromForm(p.Form, id != "")
-	var m *email.Mailbox
-	if id != "" {
-		p.Form.Set("id", id)
-		// An unreadable version is 0: saved without the staleness check.
-		version, _ := strconv.Atoi(p.Form.Get("version"))
-		m, err = s.Mailboxes.Update(ctx, id, version, in)
-	} else {
-		m, err = s.Mailboxes.Create(ctx, in)
-	}
-	if err == nil {
-		http.Redirect(w, r, "/admin/mailboxes?id="+url.QueryEscape(m.ID)+"&saved="+url.QueryEscape(m.Address), http.StatusSeeOther)
-		return
-	}
-	p.Form.Del("imap.password")
-	p.Form.Del("smtp.password")
-	if kefu.IsCode(err, kefu.Stale) {
-		err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "mailbox.stale"))
-	}
-	s.show(w, r, p, err, s.listMailboxes)
+	p, err := s.mailboxPage(r.Context(), id)
+	s.post(w, r, p, err, s.listMailboxes, func(ctx context.Context, f url.Values) (string, string, error) {
+		in := mailboxFromForm(f, id != "")
+		var m *email.Mailbox
+		var err error
+		if id != "" {
+			f.Set("id", id)
+			// An unreadable version is 0: saved without the staleness check.
+			version, _ := strconv.Atoi(f.Get("version"))
+			m, err = s.Mailboxes.Update(ctx, id, version, in)
+		} else {
+			m, err = s.Mailboxes.Create(ctx, in)
+		}
+		if err != nil {
+			f.Del("imap.password")
+			f.Del("smtp.password")
+			if kefu.IsCode(err, kefu.Stale) {
+				err = kefu.Errorf(kefu.Conflict, "%s", T(ctx, "mailbox.stale"))
+			}
+			return "", "", err
+		}
+		return "/admin/mailboxes?id=" + url.QueryEscape(m.ID), m.Address, nil
+	})
 }
 
 func (s *Server) adminDeleteMailbox(w http.ResponseWriter, r *http.Request) {
