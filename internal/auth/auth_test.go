@@ -14,17 +14,12 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/team"
+	"github.com/kefu-desk/kefu/internal/testclock"
 )
-
-// clock is a fake clock tests move by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 type fixture struct {
 	db    *database.DB
-	clock *clock
+	clock *testclock.Clock
 	team  *team.Service
 	auth  *auth.Service
 	admin team.Staff
@@ -35,7 +30,7 @@ const password = "correct horse battery"
 
 func setup(t *testing.T, db *database.DB) *fixture {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), 0)
 	f := &fixture{db: db, clock: c}
 	f.auth = &auth.Service{DB: db, Now: c.Now, Params: auth.TestParams}
 	f.team = &team.Service{DB: db, Now: c.Now, Hash: f.auth.HashPassword}

@@ -12,21 +12,22 @@ import (
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/testclock"
 )
 
 func TestSessionStore(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), 0)
 		s := &auth.SessionStore{DB: db, Now: c.Now}
 		ctx := context.Background()
 
 		if _, found, err := s.FindCtx(ctx, "missing"); found || err != nil {
 			t.Fatalf("missing: found %v err %v", found, err)
 		}
-		if err := s.CommitCtx(ctx, "tok1", []byte{0, 1, 2, 0xff}, c.t.Add(time.Hour)); err != nil {
+		if err := s.CommitCtx(ctx, "tok1", []byte{0, 1, 2, 0xff}, c.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Commit("tok2", []byte("short"), c.t.Add(time.Minute)); err != nil {
+		if err := s.Commit("tok2", []byte("short"), c.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		b, found, err := s.Find("tok1")
@@ -34,7 +35,7 @@ func TestSessionStore(t *testing.T) {
 			t.Fatalf("find: %v %v %v", b, found, err)
 		}
 		// Commit overwrites data and expiry.
-		if err := s.CommitCtx(ctx, "tok1", []byte("new"), c.t.Add(2*time.Hour)); err != nil {
+		if err := s.CommitCtx(ctx, "tok1", []byte("new"), c.Now().Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if b, _, _ := s.FindCtx(ctx, "tok1"); string(b) != "new" {
@@ -59,7 +60,7 @@ func TestSessionStore(t *testing.T) {
 		}
 
 		// Sub-second expiries compare correctly on both engines.
-		sub := c.t.Add(500 * time.Millisecond)
+		sub := c.Now().Add(500 * time.Millisecond)
 		if err := s.CommitCtx(ctx, "tok3", []byte("x"), sub); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func TestTokens(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := setup(t, db)
 		ctx := f.as(f.agent)
-		exp := f.clock.t.Add(24 * time.Hour)
+		exp := f.clock.Now().Add(24 * time.Hour)
 		secret, tok, err := f.auth.CreateToken(ctx, f.agent.ID, " shop sync ", []string{auth.ScopeTicketsWrite, auth.ScopeTicketsRead, auth.ScopeTicketsRead}, &exp)
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +28,7 @@ func TestTokens(t *testing.T) {
 			t.Errorf("secret %q prefix %q", secret, tok.Prefix)
 		}
 		want := auth.Token{ID: tok.ID, StaffID: f.agent.ID, Name: "shop sync", Prefix: secret[:8],
-			Scopes: []string{"tickets:read", "tickets:write"}, ExpiresAt: &exp, CreatedAt: f.clock.t}
+			Scopes: []string{"tickets:read", "tickets:write"}, ExpiresAt: &exp, CreatedAt: f.clock.Now()}
 		if diff := cmp.Diff(want, tok); diff != "" {
 			t.Errorf("token (-want +got):\n%s", diff)
 		}
@@ -53,7 +53,7 @@ func TestTokens(t *testing.T) {
 			}
 			return *list[0].LastUsedAt
 		}
-		start := f.clock.t
+		start := f.clock.Now()
 		if got := lastUsed(); !got.Equal(start) {
 			t.Errorf("last used %v, want %v", got, start)
 		}
@@ -64,8 +64,8 @@ func TestTokens(t *testing.T) {
 		}
 		f.clock.Advance(31 * time.Second)
 		f.auth.Authenticate(context.Background(), secret)
-		if got := lastUsed(); !got.Equal(f.clock.t) {
-			t.Errorf("last used %v, want %v", got, f.clock.t)
+		if got := lastUsed(); !got.Equal(f.clock.Now()) {
+			t.Errorf("last used %v, want %v", got, f.clock.Now())
 		}
 
 		other := secret[:46] + "A"
@@ -155,7 +155,7 @@ func TestCreateTokenValidation(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
 		f := setup(t, db)
 		agentCtx := f.as(f.agent)
-		past := f.clock.t.Add(-time.Minute)
+		past := f.clock.Now().Add(-time.Minute)
 
 		_, _, err := f.auth.CreateToken(agentCtx, f.agent.ID, "", []string{"tickets:read", "tickets:delete", auth.ScopeAdmin, auth.ScopeAuditRead}, &past)
 		wantCode(t, err, kefu.Invalid)

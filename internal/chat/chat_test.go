@@ -24,25 +24,9 @@ import (
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/team"
+	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder is the mail transport: it keeps what would have been sent.
 type recorder struct {
@@ -61,7 +45,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type env struct {
 	db        *database.DB
-	clock     *clock
+	clock     *testclock.Clock
 	ctx       context.Context // the system actor
 	tickets   *ticket.Service
 	customers *customer.Service
@@ -81,7 +65,7 @@ type env struct {
 func newEnv(t testing.TB, db *database.DB) *env {
 	t.Helper()
 	// 10:00 on a Tuesday in Shanghai.
-	e := &env{db: db, clock: &clock{t: time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
+	e := &env{db: db, clock: testclock.New(time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC), 0), ctx: kefu.WithActor(context.Background(), kefu.System)}
 	now := e.clock.Now
 	blobs := blob.Dir{Root: t.TempDir()}
 	e.customers = &customer.Service{DB: db, Now: now}

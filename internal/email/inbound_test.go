@@ -20,28 +20,9 @@ import (
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/jobs"
+	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-// clock is a settable test clock that also moves one millisecond per
-// reading, so every change has its own instant.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder is a Transport that keeps what it is given.
 type recorder struct {
@@ -65,7 +46,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type harness struct {
 	db        *database.DB
-	clock     *clock
+	clock     *testclock.Clock
 	ctx       context.Context
 	blobs     blob.Store
 	tickets   *ticket.Service
@@ -79,7 +60,7 @@ type harness struct {
 }
 
 func newHarness(t testing.TB, db *database.DB) *harness {
-	h := &harness{db: db, clock: &clock{t: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
+	h := &harness{db: db, clock: testclock.New(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), time.Millisecond), ctx: kefu.WithActor(context.Background(), kefu.System)}
 	now := h.clock.Now
 	// The store Kefu runs with (cmd/kefu/app.go): small blobs in the
 	// database, large ones as files.

@@ -16,26 +16,11 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/jobs"
+	"github.com/kefu-desk/kefu/internal/testclock"
 )
 
-// clock is a fake clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), 0)
 }
 
 func realNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -243,7 +228,7 @@ func TestRetryWithBackoffThenFail(t *testing.T) {
 			if c := calls.Load(); c != int32(attempt) {
 				t.Fatalf("handler ran %d times before the backoff ended, want %d", c, attempt)
 			}
-			clk.Add(r.RunAt.Sub(clk.Now()))
+			clk.Advance(r.RunAt.Sub(clk.Now()))
 		}
 		eventually(t, "the job to fail for good", func() bool { return get(t, q, id).State == jobs.Failed })
 		failed, err := q.List(ctx, jobs.Filter{State: jobs.Failed})
@@ -328,7 +313,7 @@ func TestExpiredLeaseIsRunAgain(t *testing.T) {
 			t.Fatalf("job ran while another owner's lease held: %v", attempts)
 		}
 		mu.Unlock()
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		eventually(t, "the job to run after the lease", func() bool { return get(t, q, id).State == jobs.Finished })
 		if r := get(t, q, id); r.LeaseOwner != "alive" || len(attempts) != 1 || attempts[0] != 2 {
 			t.Fatalf("rerun: owner %q attempts seen %v", r.LeaseOwner, attempts)
@@ -349,7 +334,7 @@ func TestExpiredLeaseIsRunAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		eventually(t, "the exhausted job to fail", func() bool { return get(t, q, last).State == jobs.Failed })
 		if r := get(t, q, last); r.Result != jobs.ResultExhausted || len(attempts) != 1 {
 			t.Fatalf("exhausted job: %+v; handler calls %v", r, attempts)
@@ -421,7 +406,7 @@ func TestCancel(t *testing.T) {
 		if r := get(t, q, id); r.State != jobs.Pending {
 			t.Fatalf("retried job is %s", r.State)
 		}
-		clk.Add(48 * time.Hour)
+		clk.Advance(48 * time.Hour)
 		if n, err := q.Purge(ctx, clk.Now()); err != nil || n != 1 {
 			t.Fatalf("Purge = %d, %v; want the one finished job", n, err)
 		}

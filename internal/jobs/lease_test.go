@@ -39,7 +39,7 @@ func TestLeaseHasOneHolder(t *testing.T) {
 		if must(b.Renew(ctx, "sla", time.Minute)) {
 			t.Fatal("b renewed a lease it does not hold")
 		}
-		clk.Add(time.Minute) // a's lease has now run out
+		clk.Advance(time.Minute) // a's lease has now run out
 		if must(a.Renew(ctx, "sla", time.Minute)) {
 			t.Fatal("a renewed an expired lease")
 		}

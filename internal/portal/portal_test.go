@@ -25,28 +25,9 @@ import (
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/sla"
+	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-// clock is a settable test clock that moves a millisecond per reading,
-// so every change has its own instant.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder is a mail transport that keeps what it is given.
 type recorder struct {
@@ -73,7 +54,7 @@ func (r *recorder) last(t *testing.T) *email.Outgoing {
 
 type harness struct {
 	db        *database.DB
-	clock     *clock
+	clock     *testclock.Clock
 	ctx       context.Context // the system acting, for setting things up
 	tickets   *ticket.Service
 	customers *customer.Service
@@ -87,7 +68,7 @@ type harness struct {
 func newHarness(t testing.TB, db *database.DB) *harness {
 	t.Helper()
 	// Tuesday 3 March 2026, 09:00 in Shanghai.
-	h := &harness{db: db, clock: &clock{t: time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)}, ctx: kefu.WithActor(context.Background(), kefu.System)}
+	h := &harness{db: db, clock: testclock.New(time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC), time.Millisecond), ctx: kefu.WithActor(context.Background(), kefu.System)}
 	now := h.clock.Now
 	blobs := blob.Dir{Root: t.TempDir()}
 	h.customers = &customer.Service{DB: db, Now: now}

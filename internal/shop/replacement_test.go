@@ -48,7 +48,7 @@ func TestReplacementLines(t *testing.T) {
 		_, err = add(o.ID, bad)
 		wantFields(t, err, kefu.Invalid, "quantity", "tracking_number")
 
-		e.clock.set(cst("2025-05-10 11:00"))
+		e.clock.Set(cst("2025-05-10 11:00"))
 		lineID, err := add(o.ID, swap)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,31 +18,14 @@ import (
 	"github.com/kefu-desk/kefu/internal/email"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/shop"
+	"github.com/kefu-desk/kefu/internal/testclock"
 )
-
-// clock is a settable time for the services under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t.UTC().Truncate(time.Microsecond)
-	c.mu.Unlock()
-}
 
 // env is a shop service on a fresh store with a mailbox to send notices
 // from (nothing leaves: mail waits in the outbound log).
 type env struct {
 	db        *database.DB
-	clock     *clock
+	clock     *testclock.Clock
 	ctx       context.Context
 	s         *shop.Service
 	customers *customer.Service
@@ -64,8 +46,8 @@ func cst(s string) time.Time {
 
 func newEnv(t testing.TB, db *database.DB) *env {
 	t.Helper()
-	e := &env{db: db, clock: &clock{}, ctx: kefu.WithActor(context.Background(), kefu.System)}
-	e.clock.set(cst("2025-05-03 10:00"))
+	e := &env{db: db, clock: testclock.New(time.Time{}, 0), ctx: kefu.WithActor(context.Background(), kefu.System)}
+	e.clock.Set(cst("2025-05-03 10:00"))
 	now := e.clock.Now
 	e.customers = &customer.Service{DB: db, Now: now}
 	e.out = &email.Outbound{DB: db, Now: now, Jobs: &jobs.Queue{DB: db, Now: now}, Blobs: blob.Dir{Root: t.TempDir()}}
@@ -341,7 +323,7 @@ func TestOrders(t *testing.T) {
 		in.Status, in.ExpectedDelivery = shop.Shipped, "2025-05-08"
 		in.Shipments = []shop.ShipmentInput{{Carrier: "顺丰速运", TrackingNumber: "SF1234567890", ShippedAt: ptr(cst("2025-05-03 09:00")),
 			Events: []shop.TrackingEvent{{At: cst("2025-05-03 09:00"), Status: "picked_up", Description: "已揽收", Location: "杭州"}}}}
-		e.clock.set(cst("2025-05-03 12:00"))
+		e.clock.Set(cst("2025-05-03 12:00"))
 		o2, result, err := e.s.UpsertOrder(e.ctx, in, 1)
 		if err != nil || result != shop.Updated || o2.Version != 2 {
 			t.Fatalf("update: %s %+v %v", result, o2, err)
@@ -369,7 +351,7 @@ func TestOrders(t *testing.T) {
 		// The carrier reports delivery: events are added, the shipment and
 		// the order are delivered, and the windows open from that day.
 		delivered := cst("2025-05-05 15:30")
-		e.clock.set(cst("2025-05-05 16:00"))
+		e.clock.Set(cst("2025-05-05 16:00"))
 		o3, result, err := e.s.UpsertShipment(e.ctx, "", "so-1001", shop.ShipmentInput{TrackingNumber: "SF1234567890", Status: shop.ShipDelivered,
 			Events: []shop.TrackingEvent{
 				{At: cst("2025-05-03 09:00"), Status: "picked_up", Description: "已揽收", Location: "杭州"}, // repeated: kept once
@@ -396,7 +378,7 @@ func TestOrders(t *testing.T) {
 		}
 
 		// Eligibility on the twelfth (the last day) and after.
-		e.clock.set(cst("2025-05-12 23:00"))
+		e.clock.Set(cst("2025-05-12 23:00"))
 		es, err := e.s.Eligibility(e.ctx, "", "SO-1001", shop.Return, shop.Quality, "DRS-001-M-RED", time.Time{})
 		if err != nil || len(es) != 1 || !es[0].Eligible || !es[0].PhotosRequired || es[0].DaysLeft != 0 {
 			t.Fatalf("eligibility on the last day: %+v %v", es, err)
@@ -557,7 +539,7 @@ func TestDelayNotices(t *testing.T) {
 		}
 		// 4 May has ended in Shanghai (16:00 UTC): two orders are late; the
 		// April one was late long before and is left to the agents.
-		e.clock.set(cst("2025-05-05 00:00"))
+		e.clock.Set(cst("2025-05-05 00:00"))
 		if n, err := e.s.SweepDelays(e.ctx); err != nil || n != 2 {
 			t.Fatalf("sweep: %d %v", n, err)
 		}
@@ -578,7 +560,7 @@ func TestDelayNotices(t *testing.T) {
 		if _, _, err := e.s.UpsertOrder(e.ctx, late, 0); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.set(cst("2025-05-08 09:00"))
+		e.clock.Set(cst("2025-05-08 09:00"))
 		if n, err := e.s.SweepDelays(e.ctx); err != nil || n != 1 {
 			t.Fatalf("sweep after the move: %d %v", n, err)
 		}
@@ -596,7 +578,7 @@ func TestDelayNotices(t *testing.T) {
 		if _, _, err := e.s.UpsertOrder(e.ctx, onTime, oo.Version); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.set(cst("2025-05-10 09:00"))
+		e.clock.Set(cst("2025-05-10 09:00"))
 		if n, err := e.s.SweepDelays(e.ctx); err != nil || n != 0 {
 			t.Errorf("a delivered order was swept: %d %v", n, err)
 		}

@@ -62,7 +62,7 @@ func TestWebhook(t *testing.T) {
 			t.Fatalf("replay: %v", err)
 		}
 		// A retry signed afresh is accepted and changes nothing.
-		e.clock.set(now.Add(2 * time.Second))
+		e.clock.Set(now.Add(2 * time.Second))
 		later := now.Add(2 * time.Second).Unix()
 		res, err = e.s.Receive(e.ctx, "tianhe", strconv.FormatInt(later, 10), shop.Sign(e.secret, later, body), body)
 		if err != nil || res.Result != shop.Unchanged || res.Version != 1 {
@@ -76,7 +76,7 @@ func TestWebhook(t *testing.T) {
 		// A shipment event, a product event, and bad bodies naming fields.
 		send := func(ev shop.WebhookEvent) (*shop.WebhookResult, error) {
 			b := event(t, ev)
-			e.clock.set(e.clock.Now().Add(time.Second)) // each delivery signed anew
+			e.clock.Set(e.clock.Now().Add(time.Second)) // each delivery signed anew
 			at := e.clock.Now().Unix()
 			return e.s.Receive(e.ctx, "tianhe", strconv.FormatInt(at, 10), shop.Sign(e.secret, at, b), b)
 		}
@@ -121,7 +121,7 @@ func TestWebhook(t *testing.T) {
 		if _, err := e.s.Receive(e.ctx, "tianhe", strconv.FormatInt(at, 10), shop.Sign(e.secret, at, body), body); err != nil {
 			t.Errorf("the old secret during its grace: %v", err)
 		}
-		e.clock.set(e.clock.Now().Add(25 * time.Hour))
+		e.clock.Set(e.clock.Now().Add(25 * time.Hour))
 		at = e.clock.Now().Unix()
 		if _, err := e.s.Receive(e.ctx, "tianhe", strconv.FormatInt(at, 10), shop.Sign(e.secret, at, body), body); !kefu.IsCode(err, kefu.Unauthorized) {
 			t.Errorf("the old secret after its grace: %v", err)
