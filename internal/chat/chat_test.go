@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/email"
+	"github.com/kefu-desk/kefu/internal/email/emailtest"
 	"github.com/kefu-desk/kefu/internal/events"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/sla"
@@ -27,19 +28,6 @@ import (
 	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-// recorder is the mail transport: it keeps what would have been sent.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*email.Outgoing
-}
-
-func (r *recorder) Send(_ context.Context, _ *email.Mailbox, m *email.Outgoing) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, m)
-	return nil
-}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -53,7 +41,7 @@ type env struct {
 	sla       *sla.Service
 	queue     *jobs.Queue
 	out       *email.Outbound
-	transport *recorder
+	transport *emailtest.Recorder
 	bus       *events.Bus
 	chat      *chat.Service
 	team      *team.Service
@@ -73,7 +61,7 @@ func newEnv(t testing.TB, db *database.DB) *env {
 	e.cals = &calendar.Service{DB: db, Now: now}
 	e.queue = &jobs.Queue{DB: db, Now: now}
 	e.sla = &sla.Service{DB: db, Now: now, Calendars: e.cals, Tickets: e.tickets}
-	e.transport = &recorder{}
+	e.transport = &emailtest.Recorder{}
 	e.out = &email.Outbound{DB: db, Now: now, Jobs: e.queue, Blobs: blobs, Transport: e.transport, Log: quiet}
 	e.bus = events.New(db, quiet)
 	t.Cleanup(e.bus.Close)
@@ -738,10 +726,10 @@ func TestTranscriptIsMailedToTheVisitor(t *testing.T) {
 			t.Fatalf("transcript to %s: %s", to, subject)
 		}
 		runJobs(t, e)
-		if len(e.transport.sent) != 1 {
-			t.Fatalf("%d mails sent", len(e.transport.sent))
+		if len(e.transport.Sent()) != 1 {
+			t.Fatalf("%d mails sent", len(e.transport.Sent()))
 		}
-		body := e.transport.sent[0].Text
+		body := e.transport.Sent()[0].Text
 		if !strings.Contains(body, "尺码偏小吗？") || !strings.Contains(body, "李娜:\n偏小一码") || strings.Contains(body, "low stock") {
 			t.Fatalf("transcript:\n%s", body)
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +18,11 @@ import (
 	"github.com/kefu-desk/kefu/internal/database"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/email"
+	"github.com/kefu-desk/kefu/internal/email/emailtest"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-// recorder is a Transport that keeps what it is given.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*email.Outgoing
-	fail error
-}
-
-func (r *recorder) Send(_ context.Context, _ *email.Mailbox, m *email.Outgoing) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.sent = append(r.sent, m)
-	return nil
-}
 
 // quiet keeps the channel's info logs out of test output.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -55,7 +38,7 @@ type harness struct {
 	queue     *jobs.Queue
 	in        *email.Inbound
 	out       *email.Outbound
-	transport *recorder
+	transport *emailtest.Recorder
 	mailbox   *email.Mailbox
 }
 
@@ -69,7 +52,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 	h.tickets = &ticket.Service{DB: db, Now: now, Blobs: h.blobs, Customers: h.customers}
 	h.mailboxes = &email.Mailboxes{DB: db, Now: now}
 	h.queue = &jobs.Queue{DB: db, Now: now}
-	h.transport = &recorder{}
+	h.transport = &emailtest.Recorder{}
 	h.out = &email.Outbound{DB: db, Now: now, Jobs: h.queue, Blobs: h.blobs, Transport: h.transport}
 	h.in = &email.Inbound{DB: db, Now: now, Blobs: h.blobs, Tickets: h.tickets, Customers: h.customers, Outbound: h.out, Log: quiet}
 	h.out.Log = quiet
@@ -211,7 +194,7 @@ func TestInboundScenarios(t *testing.T) {
 		}
 		h.runJobs(t)
 		var sentReply *email.Outgoing
-		for _, m := range h.transport.sent {
+		for _, m := range h.transport.Sent() {
 			if m.MessageID == replies[0].MessageID {
 				sentReply = m
 			}

@@ -34,7 +34,7 @@ func TestAcknowledgementLoopProtection(t *testing.T) {
 		// English customers get the English template with the key.
 		h.runJobs(t)
 		var ack *email.Outgoing
-		for _, m := range h.transport.sent {
+		for _, m := range h.transport.Sent() {
 			ack = m
 		}
 		if ack == nil || !strings.HasPrefix(ack.Text, "We received your mail (KF-") || !ack.Automatic {
@@ -58,10 +58,10 @@ func TestStaffNotice(t *testing.T) {
 		}
 		h.runJobs(t)
 		h.runJobs(t) // a second run of the same job sends nothing more
-		if len(h.transport.sent) != 1 {
-			t.Fatalf("%d notices sent", len(h.transport.sent))
+		if len(h.transport.Sent()) != 1 {
+			t.Fatalf("%d notices sent", len(h.transport.Sent()))
 		}
-		m := h.transport.sent[0]
+		m := h.transport.Sent()[0]
 		if m.To.Address != "li.na@shop.example.cn" || m.From.Address != "service@shop.example.cn" || !strings.Contains(m.Subject, "KF-10001") {
 			t.Fatalf("notice %+v", m)
 		}
@@ -91,8 +91,8 @@ func TestStaffNoticeWithoutMailbox(t *testing.T) {
 		if err := h.out.Handlers()[email.NotifyKind](h.ctx, recs[0]); err != nil {
 			t.Fatalf("notice without a mailbox: %v, want it to finish", err)
 		}
-		if len(h.transport.sent) != 0 {
-			t.Fatalf("%d notices sent without a mailbox", len(h.transport.sent))
+		if len(h.transport.Sent()) != 0 {
+			t.Fatalf("%d notices sent without a mailbox", len(h.transport.Sent()))
 		}
 	})
 }
@@ -108,7 +108,7 @@ func TestPermanentSendFailure(t *testing.T) {
 		if _, _, err := h.tickets.AddMessage(h.ctx, rec.TicketID, ticket.NewMessage{Kind: ticket.Reply, Text: "好的"}); err != nil {
 			t.Fatal(err)
 		}
-		h.transport.fail = smtp550{}
+		h.transport.Fail(smtp550{})
 		recs, _ := h.queue.List(h.ctx, jobs.Filter{Kind: email.SendKind})
 		if len(recs) != 1 {
 			t.Fatalf("%d send jobs", len(recs))

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,35 +21,13 @@ import (
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
 	"github.com/kefu-desk/kefu/internal/demo"
 	"github.com/kefu-desk/kefu/internal/email"
+	"github.com/kefu-desk/kefu/internal/email/emailtest"
 	"github.com/kefu-desk/kefu/internal/jobs"
 	"github.com/kefu-desk/kefu/internal/portal"
 	"github.com/kefu-desk/kefu/internal/sla"
 	"github.com/kefu-desk/kefu/internal/testclock"
 	"github.com/kefu-desk/kefu/internal/ticket"
 )
-
-// recorder is a mail transport that keeps what it is given.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*email.Outgoing
-}
-
-func (r *recorder) Send(_ context.Context, _ *email.Mailbox, m *email.Outgoing) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, m)
-	return nil
-}
-
-func (r *recorder) last(t *testing.T) *email.Outgoing {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.sent) == 0 {
-		t.Fatal("no mail sent")
-	}
-	return r.sent[len(r.sent)-1]
-}
 
 type harness struct {
 	db        *database.DB
@@ -60,7 +37,7 @@ type harness struct {
 	customers *customer.Service
 	queue     *jobs.Queue
 	out       *email.Outbound
-	transport *recorder
+	transport *emailtest.Recorder
 	sla       *sla.Service
 	portal    *portal.Service
 }
@@ -74,7 +51,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 	h.customers = &customer.Service{DB: db, Now: now}
 	h.tickets = &ticket.Service{DB: db, Now: now, Blobs: blobs, Customers: h.customers}
 	h.queue = &jobs.Queue{DB: db, Now: now}
-	h.transport = &recorder{}
+	h.transport = &emailtest.Recorder{}
 	h.out = &email.Outbound{DB: db, Now: now, Jobs: h.queue, Blobs: blobs, Transport: h.transport, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cals := &calendar.Service{DB: db, Now: now}
 	h.sla = &sla.Service{DB: db, Now: now, Calendars: cals, Tickets: h.tickets}
@@ -195,7 +172,7 @@ func TestContactFormCreatesTicketAndAcknowledgement(t *testing.T) {
 			t.Fatalf("%d acknowledgements queued", n)
 		}
 		h.runMail(t)
-		ack := h.transport.last(t)
+		ack := h.transport.Last(t)
 		if ack.To.Address != "wang.fang@example.cn" || !strings.Contains(ack.Text, tk.Key) || !strings.HasPrefix(ack.Text, "您好 王芳") {
 			t.Fatalf("acknowledgement %+v", ack)
 		}
@@ -210,7 +187,7 @@ func TestContactFormCreatesTicketAndAcknowledgement(t *testing.T) {
 			t.Fatal("a second request made a second customer")
 		}
 		h.runMail(t)
-		if ack := h.transport.last(t); !strings.HasPrefix(ack.Text, "Dear 王芳, we received your request "+r.Ticket.Key) {
+		if ack := h.transport.Last(t); !strings.HasPrefix(ack.Text, "Dear 王芳, we received your request "+r.Ticket.Key) {
 			t.Fatalf("English acknowledgement %q", ack.Text)
 		}
 	})
@@ -358,9 +335,9 @@ func (h *harness) requestCode(t *testing.T, address, ip string) (*portal.Challen
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(h.transport.sent)
+	before := len(h.transport.Sent())
 	h.runMail(t)
-	for _, m := range h.transport.sent[before:] {
+	for _, m := range h.transport.Sent()[before:] {
 		if m.Subject != "Your sign-in code" {
 			continue
 		}
@@ -393,7 +370,7 @@ func TestSignInCode(t *testing.T) {
 		if ch.Channel != "email" || ch.Masked != "a•••@example.com" || code == "" {
 			t.Fatalf("challenge %+v, code %q", ch, code)
 		}
-		m := h.transport.last(t)
+		m := h.transport.Last(t)
 		if m.To.Address != "anna@example.com" || !m.Automatic || !strings.Contains(m.Text, "https://help.shop.example/portal/link?t=") {
 			t.Fatalf("mail %+v", m)
 		}
@@ -483,7 +460,7 @@ func TestSignInLink(t *testing.T) {
 		h := newHarness(t, db)
 		c := h.customer(t, "Anna", "anna@example.com")
 		ch, code := h.requestCode(t, "anna@example.com", "192.0.2.1")
-		token := regexp.MustCompile(`link\?t=(\S+)`).FindStringSubmatch(h.transport.last(t).Text)[1]
+		token := regexp.MustCompile(`link\?t=(\S+)`).FindStringSubmatch(h.transport.Last(t).Text)[1]
 		sess, err := h.portal.VerifyLink(h.ctx, token, "192.0.2.1", "")
 		if err != nil || sess.CustomerID != c.ID || sess.Method != "link" {
 			t.Fatalf("link: %+v, %v", sess, err)
