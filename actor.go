@@ -20,6 +20,11 @@ const (
 // Roles lists the roles in order of reach.
 var Roles = []Role{RoleAdmin, RoleSupervisor, RoleAgent, RoleStaff, RoleAuditor}
 
+// Supervises reports whether the role oversees the agents' work:
+// overrides, waivers, escalations and complaints are for supervisors and
+// admins.
+func (r Role) Supervises() bool { return r == RoleSupervisor || r == RoleAdmin }
+
 // ActorKind says who is acting.
 type ActorKind string
 

@@ -128,7 +128,7 @@ func merge(a, b map[Action]transition) map[Action]transition {
 var supervisorOnly = []Action{OverrideTerms, Reopen, AssignOwner}
 
 func isSupervisor(a kefu.Actor) bool {
-	return a.Kind == kefu.ActorSystem || a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin
+	return a.Kind == kefu.ActorSystem || a.Role.Supervises()
 }
 
 // allowed lists the actions the actor may take on c now, lifecycle order

@@ -267,7 +267,7 @@ func owner(ctx context.Context, tx *sql.Tx, t *ticket.Ticket, asked string) (str
 		if err != nil {
 			return "", err
 		}
-		if role != string(kefu.RoleSupervisor) && role != string(kefu.RoleAdmin) {
+		if !kefu.Role(role).Supervises() {
 			return "", kefu.Fieldf("owner_id", "a complaint is owned by a supervisor (seed 003), not a %s", role)
 		}
 		return asked, nil

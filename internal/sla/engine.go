@@ -325,7 +325,7 @@ func countReplies(ctx context.Context, q database.Querier, ticketID string) (int
 // that goes into the audit trail.
 func (s *Service) Waive(ctx context.Context, ticketID, reason string) error {
 	a := audit.ActorOf(ctx)
-	if a.Kind != kefu.ActorSystem && a.Role != kefu.RoleSupervisor && a.Role != kefu.RoleAdmin {
+	if a.Kind != kefu.ActorSystem && !a.Role.Supervises() {
 		return kefu.Errorf(kefu.Forbidden, "only a supervisor or administrator may waive progress updates")
 	}
 	if a.Scopes != nil && !a.HasScope("tickets:write") {

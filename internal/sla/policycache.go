@@ -2,9 +2,9 @@ package sla
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/kefu-desk/kefu/internal/cache"
 	"github.com/kefu-desk/kefu/internal/database"
 )
 
@@ -18,37 +18,24 @@ import (
 // new one.
 const policyCacheTTL = 2 * time.Second
 
-type policyCache struct {
-	mu     sync.Mutex
-	list   []Policy
-	loaded time.Time // zero: nothing cached
-}
+// policyLists is the process's cache of policy lists, keyed by store,
+// so the Services of one process share it.
+var policyLists = cache.New[*database.DB, []Policy](policyCacheTTL)
 
 // policies returns the cached list, reading it through q when it is
 // missing or older than policyCacheTTL.
 func (s *Service) policies(ctx context.Context, q database.Querier) ([]Policy, error) {
-	c := &s.policyCache
 	now := s.Now()
-	c.mu.Lock()
-	if !c.loaded.IsZero() && now.Sub(c.loaded) < policyCacheTTL && !now.Before(c.loaded) {
-		list := c.list
-		c.mu.Unlock()
+	if list, ok := policyLists.Get(s.DB, now); ok {
 		return list, nil
 	}
-	c.mu.Unlock()
 	list, err := listPolicies(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	c.list, c.loaded = list, now
-	c.mu.Unlock()
+	policyLists.Put(s.DB, list, now)
 	return list, nil
 }
 
 // dropPolicies forgets the cached list.
-func (s *Service) dropPolicies() {
-	s.policyCache.mu.Lock()
-	s.policyCache.loaded = time.Time{}
-	s.policyCache.mu.Unlock()
-}
+func (s *Service) dropPolicies() { policyLists.Delete(s.DB) }

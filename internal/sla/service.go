@@ -41,8 +41,6 @@ type Service struct {
 	// at once however large the backlog. Without it the edit recomputes
 	// before it answers. It needs Enqueue.
 	DeferRecompute bool
-
-	policyCache policyCache
 }
 
 // RecomputeKind is the job kind that recomputes open tickets after an

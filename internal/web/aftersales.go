@@ -458,12 +458,12 @@ func explanation(ctx context.Context, en, zh string) string {
 	return en
 }
 
-func isSupervisorCtx(ctx context.Context) bool {
-	a := kefu.ActorFrom(ctx)
-	return a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin
-}
+// supervises reports whether the signed-in staff member is a supervisor
+// or admin: they may waive a progress minimum and override a case's
+// terms.
+func supervises(ctx context.Context) bool { return kefu.ActorFrom(ctx).Role.Supervises() }
 
-// caseFormValue is what a refused action's form had for name, to show it
+// actValue is what a refused action's form had for name, to show it
 // again; other cases' forms start empty.
 func (p *casesPanel) actValue(c *aftersales.Case, name string) string {
 	if p.ActCase != c.ID {
@@ -532,7 +532,7 @@ func itemQty(it shop.Item) string { return strconv.Itoa(it.Quantity) }
 func ownerOptions(d *directory) []option {
 	var out []option
 	for _, st := range d.Staff {
-		if !st.Disabled && (st.Role == kefu.RoleSupervisor || st.Role == kefu.RoleAdmin) {
+		if !st.Disabled && (st.Role.Supervises()) {
 			out = append(out, option{Value: st.ID, Label: st.Name})
 		}
 	}

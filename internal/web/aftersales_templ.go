@@ -3234,7 +3234,7 @@ func openCaseForm(p *casesPanel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if isSupervisorCtx(ctx) {
+		if supervises(ctx) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 302, "<div class=\"field\"><label for=\"case-override\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -97,12 +96,6 @@ func (s *Server) slaAnswer(w http.ResponseWriter, r *http.Request, key string, e
 		w.Header().Set("HX-Trigger", "ticket-changed")
 	}
 	render(w, r, code, props(*d))
-}
-
-// canWaive reports whether the actor may waive the progress minimum.
-func canWaive(ctx context.Context) bool {
-	a := kefu.ActorFrom(ctx)
-	return a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin
 }
 
 // waiverNeeded reports whether the progress minimum would block solving.

@@ -2847,7 +2847,7 @@ func slaPanel(d ticketData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if canWaive(ctx) && waiverNeeded(t) {
+			if supervises(ctx) && waiverNeeded(t) {
 				templ_7745c5c3_Err = waiverForm(d).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

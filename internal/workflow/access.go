@@ -112,7 +112,7 @@ func (s *Service) checkHolder(ctx context.Context, a kefu.Actor, r *instanceRow,
 
 // mayFollow reports whether a may change r's follower.
 func (s *Service) mayFollow(a kefu.Actor, r *instanceRow, doc *Document) bool {
-	return a.ID == r.FollowerID || a.Role == kefu.RoleAdmin || a.Role == kefu.RoleSupervisor || s.mayAct(context.Background(), a, r, doc)
+	return a.ID == r.FollowerID || a.Role.Supervises() || s.mayAct(context.Background(), a, r, doc)
 }
 
 // canSee reports whether the actor in ctx may see r.
@@ -340,7 +340,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Instance, error) {
 				return nil, err
 			}
 		}
-		if a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin {
+		if a.Role.Supervises() {
 			have := map[string]bool{}
 			for _, r := range rows {
 				have[r.ID] = true
@@ -440,7 +440,7 @@ func (s *Service) Counts(ctx context.Context) (map[string]int, error) {
 		}
 	}
 	out[QueueWaiting] = len(waiting)
-	if a.Role == kefu.RoleSupervisor || a.Role == kefu.RoleAdmin {
+	if a.Role.Supervises() {
 		esc, err := s.escalatedTo(ctx, a, waiting)
 		if err != nil {
 			return nil, err
