@@ -1,9 +1,9 @@
 // Package cache keeps rows that are read on every request (an API
 // token, its owner, the active categories, the SLA policies) for a few
-// seconds, so a busy client does not repeat the same queries. Entries expire after a fixed
-// time to live: a change made by another instance on the same database
-// shows within that time, and the instance that makes a change deletes
-// what it changed at once.
+// seconds, so a busy client does not repeat the same queries. Entries
+// expire after a fixed time to live: a change made by another instance
+// on the same database shows within that time, and the instance that
+// makes a change deletes what it changed at once.
 package cache
 
 import (

@@ -24,9 +24,9 @@ import (
 // alone and the others go on.
 // Whoever finishes its turn when the group should not grow any further
 // (commitNow) commits it, and every member learns the outcome of that one
-// commit. A caller's
-// InTx returns only after the commit, so "returned nil" still means
-// "stored", and AfterCommit callbacks still run only for committed work.
+// commit. A caller's InTx returns only after the commit, so "returned
+// nil" still means "stored", and AfterCommit callbacks still run only for
+// committed work.
 
 // maxGroup bounds how many transactions share a commit, and so how long
 // the first of them waits for it.
@@ -148,13 +148,11 @@ func commitNow(members, waiting int) bool {
 // endTurn commits the group if commitNow says so, and hands the turn on.
 // Called with mu held; returns with it released.
 func (g *group) endTurn() {
-	if g.tx == nil {
+	// With no transaction open (the turn failed alone), or while the
+	// group should grow, the next caller takes over.
+	if g.tx == nil || !commitNow(len(g.members), int(g.waiting.Load())) {
 		g.mu.Unlock()
 		return
-	}
-	if !commitNow(len(g.members), int(g.waiting.Load())) {
-		g.mu.Unlock()
-		return // the next caller continues the transaction
 	}
 	tx, members := g.tx, g.members
 	g.tx, g.members = nil, nil

@@ -27,10 +27,10 @@ const putRows = 300
 
 // Put upserts docs. A document whose tokens did not change is not
 // rewritten, so a status change costs the FTS5 index nothing. The text is
-// cut beside the transaction (tokenize); the index is written when tx commits, all of the
-// transaction's documents in one statement: SQLite's FTS5 index writes a
-// segment per statement, and a commit may hold many changes (group
-// commit).
+// cut beside the transaction (tokenize); the index is written when tx
+// commits, all of the transaction's documents in one statement: SQLite's
+// FTS5 index writes a segment per statement, and a commit may hold many
+// changes (group commit).
 func (x *SQLIndex) Put(ctx context.Context, tx *sql.Tx, docs ...Doc) error {
 	ops := make([]any, len(docs))
 	for i, d := range docs {
