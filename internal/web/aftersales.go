@@ -29,14 +29,6 @@ import (
 // their cases in plain words and takes their photos and the return's
 // tracking number (aftersales_portal.go).
 
-type casesOnKey struct{}
-
-// casesOn reports whether the console runs after-sales cases.
-func casesOn(ctx context.Context) bool {
-	on, _ := ctx.Value(casesOnKey{}).(bool)
-	return on
-}
-
 func (s *Server) aftersalesRoutes(r chi.Router) {
 	r.Get("/t/{key}/cases", s.ticketCases)
 	r.Post("/t/{key}/cases", s.openCase)
@@ -60,11 +52,33 @@ type casesPanel struct {
 	OpenForm   url.Values
 	OpenErrors map[string]string
 	OpenError  string
-	// A refused action on case ActCase.
-	ActCase   string
-	ActForm   url.Values
-	ActErrors map[string]string
-	ActError  string
+	Act        refusedCase // a refused action on one of Cases
+}
+
+// refusedCase is a case's form that was refused: which case, what was
+// typed and why, so that the page shows that form again as it was sent.
+type refusedCase struct {
+	Case   string // the case's id, "" when no form was refused
+	Form   url.Values
+	Errors map[string]string // by field
+	Error  string            // about the form as a whole
+}
+
+// value is what the refused form had for name if it was c's; other
+// cases' forms start empty.
+func (f *refusedCase) value(c *aftersales.Case, name string) string {
+	if f.Case != c.ID {
+		return ""
+	}
+	return f.Form.Get(name)
+}
+
+// err is the refused form's message for field name if it was c's.
+func (f *refusedCase) err(c *aftersales.Case, name string) string {
+	if f.Case != c.ID {
+		return ""
+	}
+	return f.Errors[name]
 }
 
 func (s *Server) loadCasesPanel(ctx context.Context, key string) (*casesPanel, error) {
@@ -198,11 +212,11 @@ func (s *Server) caseAct(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.casesPanelAfter(w, r, c.TicketKey, err, func(p *casesPanel) {
-		p.ActCase, p.ActForm, p.ActErrors = c.ID, f, fieldErrors(err)
+		p.Act = refusedCase{Case: c.ID, Form: f, Errors: fieldErrors(err)}
 		if kefu.IsCode(err, kefu.Stale) {
-			p.ActError = T(ctx, "cases.stale")
-		} else if len(p.ActErrors) == 0 || p.ActErrors["action"] != "" {
-			p.ActError = message(r, err)
+			p.Act.Error = T(ctx, "cases.stale")
+		} else if len(p.Act.Errors) == 0 || p.Act.Errors["action"] != "" {
+			p.Act.Error = message(r, err)
 		}
 	})
 }
@@ -462,22 +476,6 @@ func explanation(ctx context.Context, en, zh string) string {
 // or admin: they may waive a progress minimum and override a case's
 // terms.
 func supervises(ctx context.Context) bool { return kefu.ActorFrom(ctx).Role.Supervises() }
-
-// actValue is what a refused action's form had for name, to show it
-// again; other cases' forms start empty.
-func (p *casesPanel) actValue(c *aftersales.Case, name string) string {
-	if p.ActCase != c.ID {
-		return ""
-	}
-	return p.ActForm.Get(name)
-}
-
-func (p *casesPanel) actErr(c *aftersales.Case, name string) string {
-	if p.ActCase != c.ID {
-		return ""
-	}
-	return p.ActErrors[name]
-}
 
 // pct shows a rate as a percentage.
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -89,8 +89,8 @@ func (s *Server) portalCaseAct(w http.ResponseWriter, r *http.Request, err error
 		s.customerFail(w, r, lerr)
 		return
 	}
-	d.CaseErrors, d.CaseError = customerErrors(ctx, w, err, nil)
-	d.CaseForm, d.CaseFailed = r.Form, c.ID
+	d.Refused = refusedCase{Case: c.ID, Form: r.Form}
+	d.Refused.Errors, d.Refused.Error = customerErrors(ctx, w, err, nil)
 	render(w, r, status(err), portalTicketPage(d))
 }
 
@@ -127,18 +127,4 @@ func customerRemedies(c *aftersales.Case) []aftersales.Remedy {
 // customerPhotos are the photos the customer sent or was shown.
 func customerPhotos(c *aftersales.Case) []aftersales.Photo {
 	return slices.DeleteFunc(slices.Clone(c.Photos), func(p aftersales.Photo) bool { return p.Purpose != aftersales.PhotoEvidence })
-}
-
-func (d *portalTicketData) caseValue(c *aftersales.Case, name string) string {
-	if d.CaseFailed != c.ID {
-		return ""
-	}
-	return d.CaseForm.Get(name)
-}
-
-func (d *portalTicketData) caseErr(c *aftersales.Case, name string) string {
-	if d.CaseFailed != c.ID {
-		return ""
-	}
-	return d.CaseErrors[name]
 }

@@ -20,14 +20,6 @@ import (
 // read) over the ticket's ordinary thread and composer. A chat is a
 // ticket: replies, notes, transfer and solving are the ticket page's own.
 
-type chatOnKey struct{}
-
-// chatOn reports whether the console has live chat (for the sidebar).
-func chatOn(ctx context.Context) bool {
-	on, _ := ctx.Value(chatOnKey{}).(bool)
-	return on
-}
-
 func (s *Server) chatConsoleRoutes(r chi.Router) {
 	r.Get("/chats", s.chatsPage)
 	r.Get("/chats/sidebar", s.chatSidebar)

@@ -567,15 +567,11 @@ type portalTicketData struct {
 	Error      string
 	SentNotice bool
 	Limits     portal.Limits
-	// Cases are the request's after-sales cases; CaseFailed names the
-	// one whose form was refused, with CaseForm, CaseErrors and
-	// CaseError, and CaseSaved the one just changed.
-	Cases      []*aftersales.Case
-	CaseFailed string
-	CaseForm   url.Values
-	CaseErrors map[string]string
-	CaseError  string
-	CaseSaved  string
+	// Cases are the request's after-sales cases; Refused is the one
+	// whose form was refused, and CaseSaved the one just changed.
+	Cases     []*aftersales.Case
+	Refused   refusedCase
+	CaseSaved string
 	// Workflows are the request's after-sales chains as the customer
 	// sees them (workflow.CustomerProgress).
 	Workflows []workflow.Progress

@@ -195,12 +195,30 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 		var st string
 		_ = s.DB.Read.QueryRowContext(ctx, `SELECT status FROM staff_presence WHERE staff_id = $1`, a.ID).Scan(&st)
 		ctx = context.WithValue(ctx, presenceKey{}, st)
-		ctx = context.WithValue(ctx, chatOnKey{}, s.Chat != nil)
-		ctx = context.WithValue(ctx, workOnKey{}, s.Workflows != nil)
-		ctx = context.WithValue(ctx, casesOnKey{}, s.Aftersales != nil)
+		ctx = context.WithValue(ctx, partsKey{}, parts{chat: s.Chat != nil, work: s.Workflows != nil, cases: s.Aftersales != nil})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// parts are the console's optional parts this server runs, for the
+// sidebar and the ticket page's links.
+type parts struct{ chat, work, cases bool }
+
+type partsKey struct{}
+
+func partsOf(ctx context.Context) parts {
+	p, _ := ctx.Value(partsKey{}).(parts)
+	return p
+}
+
+// chatOn reports whether the console has live chat.
+func chatOn(ctx context.Context) bool { return partsOf(ctx).chat }
+
+// workOn reports whether the console runs workflows.
+func workOn(ctx context.Context) bool { return partsOf(ctx).work }
+
+// casesOn reports whether the console runs after-sales cases.
+func casesOn(ctx context.Context) bool { return partsOf(ctx).cases }
 
 type meKey struct{}
 

@@ -23,14 +23,6 @@ import (
 // (/work/i/{id}), a ticket's chains with the form that starts one, and
 // Admin › Workflows, where chains are edited as JSON beside their diagram.
 
-type workOnKey struct{}
-
-// workOn reports whether the console runs workflows (for the sidebar).
-func workOn(ctx context.Context) bool {
-	on, _ := ctx.Value(workOnKey{}).(bool)
-	return on
-}
-
 // workQueues are the console's workflow queues, in sidebar order.
 var workQueues = []string{workflow.QueueWaiting, workflow.QueueMine, workflow.QueueFollowing}
 
