@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -175,6 +176,9 @@ func runTickets(c ticketsConfig) error {
 	fmt.Printf("  machine: %.0f%% busy, %.0f%% stolen by the host; load average after: %s\n", 100*mach.busy, 100*mach.steal, loadavg())
 	if errs.Load() > 0 {
 		return fmt.Errorf("%d requests failed", errs.Load())
+	}
+	if created == 0 {
+		return errors.New("no ticket was created")
 	}
 	return nil
 }
