@@ -263,17 +263,7 @@ func runChat(c chatConfig) error {
 		if err != nil {
 			return fmt.Errorf("visitor %d stream: %w", v.n, err)
 		}
-		go func() {
-			for e := range st.Events {
-				if e.Name != "chat" {
-					continue
-				}
-				now := time.Now()
-				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "r" {
-					replies.seen(m[0], now)
-				}
-			}
-		}()
+		go watchChat(st, "r", replies)
 	}
 	for _, a := range agents {
 		if len(a.chats) == 0 {
@@ -284,17 +274,7 @@ func runChat(c chatConfig) error {
 		if err != nil {
 			return err
 		}
-		go func() {
-			for e := range st.Events {
-				if e.Name != "chat" {
-					continue
-				}
-				now := time.Now()
-				if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == "m" {
-					pages.seen(m[0], now)
-				}
-			}
-		}()
+		go watchChat(st, "m", pages)
 	}
 	time.Sleep(c.settle)
 	rss1 := vmRSS(pid)
@@ -398,6 +378,20 @@ func runChat(c chatConfig) error {
 		fmt.Printf("  NOT DELIVERED within a second of the end: %d\n", n)
 	}
 	return nil
+}
+
+// watchChat times the messages of one kind ("m" a visitor's, "r" an
+// agent's reply) that a chat stream shows.
+func watchChat(st *chatclient.Stream, kind string, t *timing) {
+	for e := range st.Events {
+		if e.Name != "chat" {
+			continue
+		}
+		now := time.Now()
+		if m := tokenRE.FindStringSubmatch(e.Data); m != nil && m[1] == kind {
+			t.seen(m[0], now)
+		}
+	}
 }
 
 // visitorIP gives visitor i an address of its own in 127.1.0.0/16.
