@@ -149,25 +149,17 @@ func (s *Service) Deadlines(ctx context.Context, q database.Querier, clockIDs []
 	if len(ids) == 0 {
 		return []DeadlineView{}, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE id IN (`+database.Placeholders(1, len(ids))+`)`, anys(ids)...)
+	clocks, err := queryClocks(ctx, q, `WHERE id IN (`+database.Placeholders(1, len(ids))+`)`, anys(ids)...)
 	if err != nil {
-		return nil, fmt.Errorf("sla: deadlines: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	byID := map[string]DeadlineView{}
-	for rows.Next() {
-		k, err := scanClock(rows)
-		if err != nil {
-			return nil, err
-		}
+	for _, k := range clocks {
 		if k.Deadline == nil {
 			continue
 		}
 		byID[k.ID] = DeadlineView{ClockID: k.ID, Target: k.Target, Label: k.Deadline.Label, State: k.State(), StartedAt: k.StartedAt,
 			DueAt: k.DueAt, MetAt: k.MetAt, BreachedAt: k.BreachedAt, Level: k.Level}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	out := []DeadlineView{}
 	for _, id := range ids {

@@ -166,24 +166,38 @@ func scanClock(row interface{ Scan(...any) error }) (*Clock, error) {
 	return &c, nil
 }
 
-// loadClocks returns the clocks of the given tickets by ticket, each
-// ticket's in start order.
-func loadClocks(ctx context.Context, q database.Querier, ticketIDs []string) (map[string][]*Clock, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id IN (`+
-		database.Placeholders(1, len(ticketIDs))+`) ORDER BY started_at, target, cycle`, anys(ticketIDs)...)
+// queryClocks returns the clocks that rest selects: the conditions and
+// order after "FROM sla_clocks".
+func queryClocks(ctx context.Context, q database.Querier, rest string, args ...any) ([]*Clock, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks `+rest, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sla: clocks: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]*Clock{}
+	var out []*Clock
 	for rows.Next() {
 		c, err := scanClock(rows)
 		if err != nil {
 			return nil, err
 		}
-		out[c.TicketID] = append(out[c.TicketID], c)
+		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// loadClocks returns the clocks of the given tickets by ticket, each
+// ticket's in start order.
+func loadClocks(ctx context.Context, q database.Querier, ticketIDs []string) (map[string][]*Clock, error) {
+	clocks, err := queryClocks(ctx, q, `WHERE ticket_id IN (`+database.Placeholders(1, len(ticketIDs))+`)
+		ORDER BY started_at, target, cycle`, anys(ticketIDs)...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]*Clock{}
+	for _, c := range clocks {
+		out[c.TicketID] = append(out[c.TicketID], c)
+	}
+	return out, nil
 }
 
 func ticketClocks(ctx context.Context, q database.Querier, ticketID string) ([]*Clock, error) {

@@ -174,23 +174,9 @@ func (s *Service) Due(ctx context.Context, f DueFilter) ([]DueItem, error) {
 	seen := map[string]bool{}
 	// Tickets the actor may not see are skipped, so read ahead.
 	for offset := 0; len(out) < limit; offset += 4 * limit {
-		rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks
-			WHERE met_at IS NULL AND cancelled_at IS NULL AND paused_since IS NULL`+where+`
+		batch, err := queryClocks(ctx, s.DB.Read, `WHERE met_at IS NULL AND cancelled_at IS NULL AND paused_since IS NULL`+where+`
 			ORDER BY due_at, ticket_id LIMIT `+fmt.Sprint(4*limit)+` OFFSET `+fmt.Sprint(offset), args...)
 		if err != nil {
-			return nil, fmt.Errorf("sla: due: %w", err)
-		}
-		var batch []*Clock
-		for rows.Next() {
-			k, err := scanClock(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			batch = append(batch, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, err
 		}
 		for _, k := range batch {
@@ -253,22 +239,9 @@ func (s *Service) Summaries(ctx context.Context, ticketIDs []string) ([]Summary,
 	if len(args) == 0 {
 		return out, nil
 	}
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT `+clockColumns+` FROM sla_clocks WHERE ticket_id IN (`+
-		database.Placeholders(1, len(args))+`) AND met_at IS NULL AND cancelled_at IS NULL ORDER BY due_at`, args...)
+	clocks, err := queryClocks(ctx, s.DB.Read, `WHERE ticket_id IN (`+database.Placeholders(1, len(args))+`)
+		AND met_at IS NULL AND cancelled_at IS NULL ORDER BY due_at`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sla: summaries: %w", err)
-	}
-	var clocks []*Clock
-	for rows.Next() {
-		k, err := scanClock(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		clocks = append(clocks, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	now := s.Now()
