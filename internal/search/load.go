@@ -50,11 +50,7 @@ func (s *Service) load(ctx context.Context, res *Results, k Kind, idents []ident
 			got[h.ID] = h
 			return nil
 		})
-		for _, id := range ids {
-			if h, ok := got[id]; ok {
-				res.Tickets = append(res.Tickets, h)
-			}
-		}
+		res.Tickets = append(res.Tickets, inOrder(ids, got)...)
 		return err
 	case Messages:
 		got := map[string]MessageHit{}
@@ -71,11 +67,7 @@ func (s *Service) load(ctx context.Context, res *Results, k Kind, idents []ident
 			got[h.ID] = h
 			return nil
 		})
-		for _, id := range ids {
-			if h, ok := got[id]; ok {
-				res.Messages = append(res.Messages, h)
-			}
-		}
+		res.Messages = append(res.Messages, inOrder(ids, got)...)
 		return err
 	case Customers:
 		idents, err := identities(ctx, s.DB.Read, ids)
@@ -96,14 +88,22 @@ func (s *Service) load(ctx context.Context, res *Results, k Kind, idents []ident
 			got[h.ID] = h
 			return nil
 		})
-		for _, id := range ids {
-			if h, ok := got[id]; ok {
-				res.Customers = append(res.Customers, h)
-			}
-		}
+		res.Customers = append(res.Customers, inOrder(ids, got)...)
 		return err
 	}
 	return nil
+}
+
+// inOrder lists the hits of got in the order of ids, leaving out ids
+// that have none (one gone since the index found it).
+func inOrder[H any](ids []string, got map[string]H) []H {
+	out := make([]H, 0, len(got))
+	for _, id := range ids {
+		if h, ok := got[id]; ok {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // each runs a query on the read pool and calls row for every row.
