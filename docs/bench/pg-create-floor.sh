@@ -8,14 +8,14 @@
 #   KEFU_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 #     sh docs/bench/pg-create-floor.sh [clients] [seconds]
 #
-# It works in a schema of its own (kefu_floor), dropped at the end.
+# It works in a schema of its own (kefu_floor_<pid>), dropped at the end.
 # Needs psql and pgbench (Debian: postgresql-client), and Go or KEFU set
 # to a built kefu binary.
 set -eu
 url=${KEFU_TEST_POSTGRES_URL:?set KEFU_TEST_POSTGRES_URL to a PostgreSQL URL}
 clients=${1:-16}
 seconds=${2:-15}
-schema=kefu_floor
+schema=kefu_floor_$$
 kefu=${KEFU:-go run ./cmd/kefu}
 export PGOPTIONS="-c client_min_messages=warning"
 
