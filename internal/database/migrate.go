@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -18,7 +19,7 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-func (db *DB) provider() (*goose.Provider, error) {
+func (db *DB) provider(ctx context.Context) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect.Name())
 	if err != nil {
 		return nil, err
@@ -28,8 +29,12 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if db.Dialect.Name() == "postgres" {
 		dialect = goose.DialectPostgres
 		// Several instances may start at once; one migrates, the others
-		// wait for it.
-		locker, err := lock.NewPostgresSessionLocker()
+		// wait for it, trying again every second for five minutes.
+		id, err := db.MigrationLock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
@@ -38,9 +43,24 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, db.Write, sub, opts...)
 }
 
+// MigrationLock is the PostgreSQL advisory lock (its key, as pg_locks
+// shows it) that the instances of this store take to migrate it.
+// Advisory locks are database-wide, so it is derived from the store's
+// schema: stores in other schemas of the same database (staging, tests)
+// migrate without waiting for each other.
+func (db *DB) MigrationLock(ctx context.Context) (int64, error) {
+	var schema string
+	if err := db.Write.QueryRowContext(ctx, `SELECT COALESCE(current_schema(), '')`).Scan(&schema); err != nil {
+		return 0, fmt.Errorf("database: schema: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("kefu migrate " + schema))
+	return int64(h.Sum64()), nil
+}
+
 // Migrate brings the schema to the newest version and returns it.
 func (db *DB) Migrate(ctx context.Context) (int64, error) {
-	p, err := db.provider()
+	p, err := db.provider(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("database: migrations: %w", err)
 	}
@@ -52,7 +72,7 @@ func (db *DB) Migrate(ctx context.Context) (int64, error) {
 
 // SchemaVersion returns the applied version and the newest one shipped.
 func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
-	p, err := db.provider()
+	p, err := db.provider(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
