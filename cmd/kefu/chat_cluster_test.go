@@ -77,12 +77,7 @@ func stopKefu(cmd *exec.Cmd) {
 // reconnect to A with the last number they saw and get exactly what was
 // said meanwhile.
 func TestChatAcrossInstances(t *testing.T) {
-	if databasetest.PostgresURL() == "" {
-		if os.Getenv("KEFU_TEST_REQUIRE_POSTGRES") != "" {
-			t.Fatal("KEFU_TEST_REQUIRE_POSTGRES is set but KEFU_TEST_POSTGRES_URL is empty")
-		}
-		t.Skip("needs PostgreSQL: set KEFU_TEST_POSTGRES_URL")
-	}
+	databasetest.RequirePostgres(t)
 	store := freshPostgresURL(t)
 	bin := buildKefu(t)
 	data := t.TempDir() // shared, as a network file system would be

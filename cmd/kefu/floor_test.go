@@ -13,13 +13,7 @@ import (
 // so that its statements keep up with the schema: a column the tickets
 // table gains fails here, not in the next measurement.
 func TestPgCreateFloor(t *testing.T) {
-	url := databasetest.PostgresURL()
-	if url == "" {
-		if os.Getenv("KEFU_TEST_REQUIRE_POSTGRES") != "" {
-			t.Fatal("KEFU_TEST_REQUIRE_POSTGRES is set but KEFU_TEST_POSTGRES_URL is empty")
-		}
-		t.Skip("needs KEFU_TEST_POSTGRES_URL")
-	}
+	databasetest.RequirePostgres(t)
 	for _, tool := range []string{"psql", "pgbench"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s (Debian: postgresql-client, and pgbench with the server)", tool)

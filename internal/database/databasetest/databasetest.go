@@ -21,6 +21,21 @@ import (
 // .ci/run does), which makes a missing server a failure.
 func PostgresURL() string { return os.Getenv("KEFU_TEST_POSTGRES_URL") }
 
+// RequirePostgres returns PostgresURL for a test that needs PostgreSQL,
+// and skips the test where it is unset (fails it under
+// KEFU_TEST_REQUIRE_POSTGRES).
+func RequirePostgres(tb testing.TB) string {
+	tb.Helper()
+	url := PostgresURL()
+	if url == "" {
+		if os.Getenv("KEFU_TEST_REQUIRE_POSTGRES") != "" {
+			tb.Fatal("KEFU_TEST_REQUIRE_POSTGRES is set but KEFU_TEST_POSTGRES_URL is empty")
+		}
+		tb.Skip("PostgreSQL half skipped: set KEFU_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)")
+	}
+	return url
+}
+
 // Engines lists the engines a test should run on.
 func Engines() []string { return []string{"sqlite", "postgres"} }
 
@@ -60,13 +75,7 @@ func Open(tb testing.TB, engine string) *database.DB {
 }
 
 func freshSchema(tb testing.TB) string {
-	base := PostgresURL()
-	if base == "" {
-		if os.Getenv("KEFU_TEST_REQUIRE_POSTGRES") != "" {
-			tb.Fatal("KEFU_TEST_REQUIRE_POSTGRES is set but KEFU_TEST_POSTGRES_URL is empty")
-		}
-		tb.Skip("PostgreSQL half skipped: set KEFU_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)")
-	}
+	base := RequirePostgres(tb)
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "kefu_test_" + hex.EncodeToString(b[:])
