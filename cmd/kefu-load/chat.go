@@ -140,12 +140,11 @@ var tokenRE = regexp.MustCompile(`\[(m|r)(\d+)-(\d+)\]`)
 func runChat(c chatConfig) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	log := logf
 	fmt.Printf("kefu-load chat: %d visitors, %d agents, %s talking (a message per visitor every ~%s, answered after %s)\n",
 		c.visitors, c.agents, c.duration, c.think, c.replyAfter)
 	fmt.Printf("machine: %d CPUs, load average %s\n", runtime.NumCPU(), loadavg())
 
-	log("creating %d agents and an admin", c.agents)
+	logf("creating %d agents and an admin", c.agents)
 	users := make([]user, c.agents+1)
 	for i := range c.agents {
 		users[i] = user{email: fmt.Sprintf("agent%d@load.example", i), name: fmt.Sprintf("Agent %d", i), role: "agent"}
@@ -167,7 +166,7 @@ func runChat(c chatConfig) error {
 		return fmt.Errorf("chat settings: %w", err)
 	}
 
-	log("signing in %d agents; each console opens its live stream", c.agents)
+	logf("signing in %d agents; each console opens its live stream", c.agents)
 	agents := make([]*agent, c.agents)
 	notices, pages, replies := newTiming(), newTiming(), newTiming()
 	var postVisitor, postAgent lat
@@ -196,7 +195,7 @@ func runChat(c chatConfig) error {
 		}()
 	}
 
-	log("%d visitors open chats from their own addresses; agents accept them", c.visitors)
+	logf("%d visitors open chats from their own addresses; agents accept them", c.visitors)
 	visitors := make([]*visitor, c.visitors)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
@@ -213,25 +212,25 @@ func runChat(c chatConfig) error {
 			defer func() { <-sem }()
 			if err := v.c.Session(ctx, "zh-CN"); err != nil {
 				errs.Add(1)
-				log("visitor %d: session: %v", v.n, err)
+				logf("visitor %d: session: %v", v.n, err)
 				return
 			}
 			sent, err := v.c.Send(ctx, fmt.Sprintf("你好，我想问一下订单 %d 的物流。", v.n),
 				&chatclient.Prechat{Name: fmt.Sprintf("访客 %d", v.n), Email: fmt.Sprintf("visitor%d@load.example", v.n)})
 			if err != nil {
 				errs.Add(1)
-				log("visitor %d: first message: %v", v.n, err)
+				logf("visitor %d: first message: %v", v.n, err)
 				return
 			}
 			v.key = sent.Conversation.TicketKey
 			if err := v.agent.c.Accept(ctx, v.key); err != nil {
 				errs.Add(1)
-				log("agent %d: accept %s: %v", v.agent.n, v.key, err)
+				logf("agent %d: accept %s: %v", v.agent.n, v.key, err)
 			}
 		}()
 	}
 	wg.Wait()
-	log("%d chats open and accepted in %s", c.visitors, time.Since(started).Round(time.Millisecond))
+	logf("%d chats open and accepted in %s", c.visitors, time.Since(started).Round(time.Millisecond))
 	// Each agent's sidebar lists its chats with their ticket ids: that
 	// maps the console's notices to visitors.
 	idRE := regexp.MustCompile(`href="/t/(KF-\d+)"[^>]*data-chat-ticket="([0-9a-f-]{36})"`)
@@ -254,7 +253,7 @@ func runChat(c chatConfig) error {
 
 	time.Sleep(c.settle)
 	rss0 := vmRSS(pid)
-	log("server RSS before the visitors' streams: %.1f MB", rss0)
+	logf("server RSS before the visitors' streams: %.1f MB", rss0)
 	for _, v := range visitors {
 		if v.key == "" {
 			continue
@@ -279,10 +278,10 @@ func runChat(c chatConfig) error {
 	time.Sleep(c.settle)
 	rss1 := vmRSS(pid)
 	streams := c.visitors + 2*c.agents
-	log("server RSS with %d visitor streams open and idle: %.1f MB (%.1f KB per visitor stream)", c.visitors, rss1,
+	logf("server RSS with %d visitor streams open and idle: %.1f MB (%.1f KB per visitor stream)", c.visitors, rss1,
 		(rss1-rss0)*1024/float64(c.visitors))
 
-	log("talking for %s", c.duration)
+	logf("talking for %s", c.duration)
 	cpu0, self0 := cpuTicks(pid), selfCPU()
 	t0 := time.Now()
 	talk, stopTalk := context.WithTimeout(ctx, c.duration)
@@ -316,7 +315,7 @@ func runChat(c chatConfig) error {
 					pages.failed(tok)
 					if talk.Err() == nil {
 						errs.Add(1)
-						log("visitor %d: %v", v.n, err)
+						logf("visitor %d: %v", v.n, err)
 					}
 					continue
 				}
@@ -339,7 +338,7 @@ func runChat(c chatConfig) error {
 						replies.failed(rtok)
 						if talk.Err() == nil {
 							errs.Add(1)
-							log("agent %d: reply: %v", v.agent.n, err)
+							logf("agent %d: reply: %v", v.agent.n, err)
 						}
 						return
 					}

@@ -18,13 +18,15 @@ import (
 	"time"
 
 	"github.com/kefu-desk/kefu/internal/chat/chatclient"
+	"github.com/kefu-desk/kefu/internal/load"
 )
 
 // The tickets scenario is a shop's integrations creating tickets through
 // the API, each client posting its next ticket as soon as the last one
 // is answered: the rate is what the server sustains. The tickets are
-// those of BenchmarkCreateTicketHTTP (cmd/kefu/bench_test.go): nine in
-// ten from a hundred returning customers, one in ten from a new one.
+// those of BenchmarkCreateTicketHTTP (cmd/kefu/bench_test.go), from
+// internal/load: nine in ten from a hundred returning customers, one in
+// ten from a new one.
 // Against a server this tool started it also reports the server's CPU
 // per ticket; against one at -url, run it on another machine, so that
 // the load generator does not take the server's CPU.
@@ -64,10 +66,6 @@ func ticketsMain(args []string) {
 	}
 }
 
-// returningCustomers is how many customers the warm-up creates and nine
-// in ten tickets come from.
-const returningCustomers = 100
-
 func runTickets(c ticketsConfig) error {
 	ctx := context.Background()
 	base, token, pid := strings.TrimRight(c.url, "/"), c.token, 0
@@ -90,18 +88,7 @@ func runTickets(c ticketsConfig) error {
 		Transport: &http.Transport{MaxIdleConns: c.clients, MaxIdleConnsPerHost: c.clients, IdleConnTimeout: 90 * time.Second}}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36) // keeps new customers and keys of two runs apart
 	post := func(n int64) error {
-		email := fmt.Sprintf("c%d@load.example", n%returningCustomers)
-		if n%10 == 0 && n >= returningCustomers {
-			email = fmt.Sprintf("new%d-%s@load.example", n, run)
-		}
-		body, err := json.Marshal(map[string]any{"subject": "连衣裙尺码偏小，申请换货", "channel": "api", "category": "return_exchange",
-			"order_number": fmt.Sprintf("SO%d", n), "tags": []string{"vip"},
-			"customer": map[string]string{"email": email, "name": "王芳"},
-			"message":  map[string]string{"text": "收到的连衣裙偏小，想换大一号，吊牌还在，没有穿过。"}})
-		if err != nil {
-			return err
-		}
-		req, err := http.NewRequest("POST", base+"/api/v1/tickets", bytes.NewReader(body))
+		req, err := http.NewRequest("POST", base+"/api/v1/tickets", bytes.NewReader(load.Ticket(n, "load.example", "-"+run)))
 		if err != nil {
 			return err
 		}
@@ -122,8 +109,8 @@ func runTickets(c ticketsConfig) error {
 		return nil
 	}
 
-	logf("warming up: a ticket from each of %d returning customers", returningCustomers)
-	for n := range int64(returningCustomers) {
+	logf("warming up: a ticket from each of %d returning customers", load.ReturningCustomers)
+	for n := range int64(load.ReturningCustomers) {
 		if err := post(n); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
@@ -137,7 +124,7 @@ func runTickets(c ticketsConfig) error {
 		firstErr  sync.Once
 		wg        sync.WaitGroup
 	)
-	seq.Store(returningCustomers)
+	seq.Store(load.ReturningCustomers)
 	cpu0, self0, mach0 := cpuTicks(pid), selfCPU(), readMachineCPU()
 	start := time.Now()
 	end := start.Add(c.duration)
@@ -226,6 +213,9 @@ func readMachineCPU() machineCPU {
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
 	var m machineCPU
+	if len(f) < 2 {
+		return m
+	}
 	for i, v := range f[1:] {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		switch i {
@@ -241,14 +231,15 @@ func readMachineCPU() machineCPU {
 	return m
 }
 
+// cpuShare is how the machine's time between two readings went.
+type cpuShare struct{ busy, steal float64 }
+
 // since is the share of the time between m0 and m that the machine was
 // busy, and the share the host took.
-func (m machineCPU) since(m0 machineCPU) (share struct{ busy, steal float64 }) {
+func (m machineCPU) since(m0 machineCPU) cpuShare {
 	total := float64(m.total - m0.total)
 	if total <= 0 {
-		return share
+		return cpuShare{}
 	}
-	share.busy = 1 - float64(m.idle-m0.idle)/total
-	share.steal = float64(m.steal-m0.steal) / total
-	return share
+	return cpuShare{busy: 1 - float64(m.idle-m0.idle)/total, steal: float64(m.steal-m0.steal) / total}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"github.com/kefu-desk/kefu"
 	"github.com/kefu-desk/kefu/internal/auth"
 	"github.com/kefu-desk/kefu/internal/database/databasetest"
+	"github.com/kefu-desk/kefu/internal/load"
 	"github.com/kefu-desk/kefu/internal/team"
 )
 
@@ -47,15 +47,7 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			post := func(n int64) error {
-				email := fmt.Sprintf("c%d@example.cn", n%100)
-				if n%10 == 0 {
-					email = fmt.Sprintf("new%d@example.cn", n)
-				}
-				body, _ := json.Marshal(map[string]any{"subject": "连衣裙尺码偏小，申请换货", "channel": "api", "category": "return_exchange",
-					"order_number": fmt.Sprintf("SO%d", n), "tags": []string{"vip"},
-					"customer": map[string]string{"email": email, "name": "王芳"},
-					"message":  map[string]string{"text": "收到的连衣裙偏小，想换大一号，吊牌还在，没有穿过。"}})
-				req, _ := http.NewRequest("POST", srv.URL+"/api/v1/tickets", bytes.NewReader(body))
+				req, _ := http.NewRequest("POST", srv.URL+"/api/v1/tickets", bytes.NewReader(load.Ticket(n, "example.cn", "")))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+token)
 				res, err := client.Do(req)
@@ -69,7 +61,7 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 				}
 				return nil
 			}
-			for i := range int64(100) { // the returning customers
+			for i := range int64(load.ReturningCustomers) {
 				if err := post(i); err != nil {
 					b.Fatal(err)
 				}
@@ -79,7 +71,7 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 			meter := databasetest.StartMeter(b, db)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := post(100 + seq.Add(1)); err != nil {
+					if err := post(load.ReturningCustomers + seq.Add(1)); err != nil {
 						b.Error(err)
 						return
 					}
