@@ -19,26 +19,14 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-func (db *DB) provider(ctx context.Context) (*goose.Provider, error) {
+func (db *DB) provider(opts ...goose.ProviderOption) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect.Name())
 	if err != nil {
 		return nil, err
 	}
-	var opts []goose.ProviderOption
 	dialect := goose.DialectSQLite3
 	if db.Dialect.Name() == "postgres" {
 		dialect = goose.DialectPostgres
-		// Several instances may start at once; one migrates, the others
-		// wait for it, trying again every second for five minutes.
-		id, err := db.MigrationLock(ctx)
-		if err != nil {
-			return nil, err
-		}
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	return goose.NewProvider(dialect, db.Write, sub, opts...)
 }
@@ -60,7 +48,21 @@ func (db *DB) MigrationLock(ctx context.Context) (int64, error) {
 
 // Migrate brings the schema to the newest version and returns it.
 func (db *DB) Migrate(ctx context.Context) (int64, error) {
-	p, err := db.provider(ctx)
+	var opts []goose.ProviderOption
+	if db.Dialect.Name() == "postgres" {
+		// Several instances may start at once; one migrates, the others
+		// wait for it, trying again every second for five minutes.
+		id, err := db.MigrationLock(ctx)
+		if err != nil {
+			return 0, err
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return 0, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := db.provider(opts...)
 	if err != nil {
 		return 0, fmt.Errorf("database: migrations: %w", err)
 	}
@@ -72,7 +74,7 @@ func (db *DB) Migrate(ctx context.Context) (int64, error) {
 
 // SchemaVersion returns the applied version and the newest one shipped.
 func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
-	p, err := db.provider(ctx)
+	p, err := db.provider()
 	if err != nil {
 		return 0, 0, err
 	}
