@@ -30,6 +30,10 @@ var checkpointEvery = 250 * time.Millisecond
 // speed happens about once a second.
 var restartFrames = 16384
 
+// restartWait bounds how long a restart of the WAL waits for readers on
+// older snapshots, while every write waits for it (group.restartWAL).
+const restartWait = 50 * time.Millisecond
+
 // walLimit is the size SQLite truncates a longer WAL back to when it
 // restarts (journal_size_limit). It is well above restartFrames, so the
 // file is rewritten in place, not shortened and grown again.
@@ -39,14 +43,14 @@ const walLimit = 128 << 20
 // PASSIVE checkpoints never wait for the writer or readers, so the writer
 // goes on committing while one runs.
 type checkpointer struct {
-	db      *sql.DB
-	restart func() // asks the writer to restart the WAL
-	quit    chan struct{}
-	done    chan struct{}
+	db     *sql.DB
+	writer *group // restarts the WAL when asked
+	quit   chan struct{}
+	done   chan struct{}
 }
 
-func startCheckpointer(db *sql.DB, restart func()) *checkpointer {
-	c := &checkpointer{db: db, restart: restart, quit: make(chan struct{}), done: make(chan struct{})}
+func startCheckpointer(db *sql.DB, writer *group) *checkpointer {
+	c := &checkpointer{db: db, writer: writer, quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -64,7 +68,7 @@ func (c *checkpointer) run() {
 			if err != nil {
 				slog.Warn("sqlite checkpoint", "err", err)
 			} else if frames >= restartFrames {
-				c.restart()
+				c.writer.wantRestart()
 			}
 		}
 	}
@@ -72,6 +76,8 @@ func (c *checkpointer) run() {
 
 // checkpoint returns how many frames the WAL holds.
 func (c *checkpointer) checkpoint(mode string) (frames int, err error) {
+	c.writer.checkpointing.Lock()
+	defer c.writer.checkpointing.Unlock()
 	var busy, copied int
 	err = c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
 	return frames, err

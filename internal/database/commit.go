@@ -3,11 +3,14 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Group commit for SQLite. SQLite has one writer, so write transactions
@@ -37,6 +40,11 @@ type group struct {
 	mu      sync.Mutex   // held by the caller whose turn it is
 	waiting atomic.Int32 // callers queued for mu
 	restart atomic.Bool  // the WAL is long: restart it after this group
+
+	// checkpointing is held by whoever checkpoints the WAL, the
+	// checkpointer or restartWAL: SQLite runs one checkpoint at a time
+	// and fails a second at once.
+	checkpointing sync.Mutex
 
 	commits, committed atomic.Int64 // group commits, and the turns in them
 
@@ -180,11 +188,39 @@ func (g *group) wantRestart() { g.restart.Store(true) }
 
 // restartWAL copies what is left of the WAL into the database and has
 // the next commit write the WAL from its beginning (see restartFrames).
-// It runs between groups, holding mu, so no transaction of ours is open:
-// RESTART waits only for readers still on older snapshots, which are
-// short.
+// It runs between groups, holding mu, so no transaction of ours is open,
+// but every write waits for it. RESTART waits for the readers still on
+// older snapshots, and under a steady stream of reads it can wait for as
+// long as it is let: with the connection's busy timeout it held writes
+// up for seconds at a time. So it waits restartWait at most; one that
+// gives up has still copied what it could, and the next checkpoint asks
+// again.
 func (g *group) restartWAL() {
-	if _, err := g.db.Exec("PRAGMA wal_checkpoint(RESTART)"); err != nil {
+	ctx := context.Background()
+	conn, err := g.db.Conn(ctx)
+	if err != nil {
+		slog.Warn("sqlite wal restart", "err", err)
+		return
+	}
+	defer conn.Close()
+	setBusy := func(d time.Duration) error {
+		_, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.Milliseconds(), 10))
+		return err
+	}
+	if err := setBusy(restartWait); err != nil {
+		slog.Warn("sqlite wal restart", "err", err)
+		return
+	}
+	g.checkpointing.Lock()
+	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+	g.checkpointing.Unlock()
+	if err != nil {
+		slog.Warn("sqlite wal restart", "err", err)
+	}
+	if err := setBusy(busyTimeout); err != nil {
+		// A writer that gives up on locks early would fail writes:
+		// better a new connection.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
 		slog.Warn("sqlite wal restart", "err", err)
 	}
 }

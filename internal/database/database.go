@@ -149,6 +149,10 @@ func openPostgres(ctx context.Context, location string) (*DB, error) {
 	return &DB{Write: db, Read: db, Dialect: postgresDialect{}, URL: redact(location)}, nil
 }
 
+// busyTimeout is how long an SQLite connection waits for a lock another
+// holds: a reader for a checkpoint, a checkpoint for readers.
+const busyTimeout = 10 * time.Second
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -160,7 +164,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// synchronous=NORMAL is safe with WAL (a power cut may lose the last
 	// transactions, never corrupt the file).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
 	// The writer's statements ignore cancellation: SQLite answers an
 	// interrupted write inside a transaction by rolling back the whole
 	// transaction, which, with group commit, holds other callers' work.
@@ -191,7 +195,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	c := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
 	c.SetMaxOpenConns(1)
 	db := &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path, group: &group{db: w}}
-	db.checkpoints = startCheckpointer(c, db.group.wantRestart)
+	db.checkpoints = startCheckpointer(c, db.group)
 	return db, nil
 }
 
