@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kefu-desk/kefu/internal/database"
@@ -45,6 +46,21 @@ func TestConcurrentTransactionsKeepOnlyWhatSucceeded(t *testing.T) {
 		}}
 
 		const n = 120
+		// A first transaction holds the writer until every caller has
+		// started, so that on SQLite they queue behind it and share
+		// commits, however quickly each would be done alone.
+		holding, blocked := make(chan struct{}), make(chan error, 1)
+		var starting sync.WaitGroup
+		starting.Add(n)
+		go func() {
+			blocked <- db.InTx(ctx, func(tx *sql.Tx) error {
+				close(holding)
+				starting.Wait()
+				time.Sleep(20 * time.Millisecond) // for the last ones to queue
+				return nil
+			})
+		}()
+		<-holding
 		var committed []string
 		var wg sync.WaitGroup
 		want := map[string]bool{}
@@ -69,6 +85,7 @@ func TestConcurrentTransactionsKeepOnlyWhatSucceeded(t *testing.T) {
 						t.Errorf("%s: panic %v", key, p)
 					}
 				}()
+				starting.Done()
 				err := db.InTx(ctx, func(tx *sql.Tx) error {
 					// Two statements, so a failure after the first must undo it.
 					if _, err := tx.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES ($1, 'a')`, key); err != nil {
@@ -99,6 +116,9 @@ func TestConcurrentTransactionsKeepOnlyWhatSucceeded(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		if err := <-blocked; err != nil {
+			t.Fatal(err)
+		}
 
 		got, err := database.Strings(ctx, db.Read, `SELECT k || '=' || v FROM kv ORDER BY k`)
 		if err != nil {
