@@ -125,7 +125,9 @@ func (b *Bus) Subscribe(topics ...string) (<-chan Event, func()) {
 // event, so fn must not block: it runs on the delivering goroutine (the
 // PostgreSQL listener, or the committing one on SQLite) with the bus
 // locked, and must not call the bus. It suits one fan-out per process
-// (the chat streams) that hands events on to many listeners itself.
+// (the chat streams) that hands events on to many listeners itself, and
+// state that subscribers read when they hear of a change: observers hear
+// of every event before any subscriber does.
 func (b *Bus) Observe(fn func(Event), topics ...string) (cancel func()) {
 	s := &sub{topics: topics, fn: fn}
 	b.mu.Lock()
@@ -169,17 +171,20 @@ func (b *Bus) PublishTx(ctx context.Context, tx *sql.Tx, e Event) error {
 	return nil
 }
 
-// deliver hands e to every subscriber of its topic without blocking.
+// deliver hands e to every subscriber of its topic without blocking:
+// to the observers first, so that a subscriber that hears of e and reads
+// what an observer keeps (who is viewing a ticket, say) finds e applied.
 func (b *Bus) deliver(e Event) {
 	e.ID = b.seq.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
-		if !slices.Contains(s.topics, e.Topic) {
-			continue
-		}
-		if s.fn != nil {
+		if s.fn != nil && slices.Contains(s.topics, e.Topic) {
 			s.fn(e)
+		}
+	}
+	for s := range b.subs {
+		if s.fn != nil || !slices.Contains(s.topics, e.Topic) {
 			continue
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,52 @@ func TestObserveMissesNothing(t *testing.T) {
 		case e := <-got:
 			t.Fatalf("cancelled observer got %+v", e)
 		default:
+		}
+	})
+}
+
+// A subscriber that hears of an event and reads what an observer keeps
+// finds the event applied: observers hear of it first.
+func TestObserversHearFirst(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		bus := events.New(db, nil)
+		defer bus.Close()
+		if err := bus.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var subs []<-chan events.Event
+		for range 4 {
+			c, unsub := bus.Subscribe(events.Viewers)
+			defer unsub()
+			subs = append(subs, c)
+		}
+		// Each subscriber's channel is emptied after every event, so one
+		// that holds an event when the observer hears it heard it first.
+		var late atomic.Int64
+		stop := bus.Observe(func(e events.Event) {
+			for _, c := range subs {
+				if len(c) > 0 {
+					late.Store(e.Seq)
+				}
+			}
+		}, events.Viewers)
+		defer stop()
+		for i := int64(1); i <= 40; i++ {
+			if err := bus.Publish(ctx, events.Event{Topic: events.Viewers, Kind: "view", Seq: i}); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range subs {
+				select {
+				case <-c:
+				case <-ctx.Done():
+					t.Fatalf("event %d did not arrive", i)
+				}
+			}
+		}
+		if s := late.Load(); s != 0 {
+			t.Errorf("a subscriber heard event %d before the observer", s)
 		}
 	})
 }

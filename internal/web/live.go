@@ -48,7 +48,8 @@ type viewer struct {
 
 // viewers knows who has which ticket open, on every instance: each
 // console announces itself through the event bus, and every instance
-// keeps the same table from what it hears.
+// keeps the same table from what it hears. It observes the bus (apply),
+// so the table holds an event before any console hears of it and asks.
 type viewers struct {
 	now func() time.Time
 	mu  sync.Mutex
@@ -57,14 +58,6 @@ type viewers struct {
 
 func newViewers(now func() time.Time) *viewers {
 	return &viewers{now: now, m: map[string]map[string]viewer{}}
-}
-
-// follow keeps the table from the bus until the process ends.
-func (v *viewers) follow(bus *events.Bus) {
-	c, _ := bus.Subscribe(events.Viewers)
-	for e := range c {
-		v.apply(e)
-	}
 }
 
 func (v *viewers) apply(e events.Event) {

@@ -93,7 +93,7 @@ type Server struct {
 // New builds the console. Mount Handler at the root.
 func New(d Deps) *Server {
 	s := &Server{Deps: d, viewers: newViewers(d.Now), streams: newStreams(), seen: newPresenceThrottle(), counts: newCountCache()}
-	go s.viewers.follow(d.Events)
+	d.Events.Observe(s.viewers.apply, events.Viewers)
 	go s.counts.follow(d.Events)
 	return s
 }
