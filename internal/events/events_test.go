@@ -15,13 +15,7 @@ import (
 
 func TestPublishAfterCommitOnly(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		bus := events.New(db, nil)
-		defer bus.Close()
-		if err := bus.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
+		bus, ctx := readyBus(t, db, 10*time.Second)
 		c, unsub := bus.Subscribe(events.Tickets)
 		defer unsub()
 		other, unsubOther := bus.Subscribe(events.Viewers)
@@ -96,13 +90,7 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 // subscription's buffer holds, and nothing once cancelled.
 func TestObserveMissesNothing(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		bus := events.New(db, nil)
-		defer bus.Close()
-		if err := bus.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
+		bus, ctx := readyBus(t, db, 20*time.Second)
 		got := make(chan events.Event, 1000)
 		stop := bus.Observe(func(e events.Event) { got <- e }, events.Chat)
 		const n = 300
@@ -150,13 +138,7 @@ func TestObserveMissesNothing(t *testing.T) {
 // finds the event applied: observers hear of it first.
 func TestObserversHearFirst(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, db *database.DB) {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		bus := events.New(db, nil)
-		defer bus.Close()
-		if err := bus.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
+		bus, ctx := readyBus(t, db, 20*time.Second)
 		var subs []<-chan events.Event
 		for range 4 {
 			c, unsub := bus.Subscribe(events.Viewers)
@@ -190,4 +172,17 @@ func TestObserversHearFirst(t *testing.T) {
 			t.Errorf("a subscriber heard event %d before the observer", s)
 		}
 	})
+}
+
+// readyBus returns a listening bus on db and a context that ends within
+// the given time; both end with the test.
+func readyBus(t *testing.T, db *database.DB, within time.Duration) (*events.Bus, context.Context) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	t.Cleanup(cancel)
+	bus := events.New(db, nil)
+	t.Cleanup(bus.Close)
+	if err := bus.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return bus, ctx
 }
