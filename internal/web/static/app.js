@@ -14,6 +14,11 @@
       { code: "...", swap: true, error: false },
     ];
     htmx.config.historyCacheSize = 0;
+    // New content is wired up as it is inserted, not 20 ms later (htmx
+    // waits that long by default, for transitions this page does not
+    // use): a select changed in between sent nothing, so a status set
+    // just as the panel refreshed was silently lost.
+    htmx.config.defaultSettleDelay = 0;
   }
 
   function localTimes(root) {
