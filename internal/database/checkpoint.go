@@ -30,8 +30,9 @@ var checkpointEvery = 250 * time.Millisecond
 // speed happens about once a second.
 var restartFrames = 16384
 
-// restartWait bounds how long a restart of the WAL waits for readers on
-// older snapshots, while every write waits for it (group.restartWAL).
+// restartWait bounds how long a checkpoint waits for readers on older
+// snapshots: a restart of the WAL holds every write up meanwhile
+// (group.restartWAL), and the last checkpoint holds up Close.
 const restartWait = 50 * time.Millisecond
 
 // walLimit is the size SQLite truncates a longer WAL back to when it
@@ -43,14 +44,14 @@ const walLimit = 128 << 20
 // PASSIVE checkpoints never wait for the writer or readers, so the writer
 // goes on committing while one runs.
 type checkpointer struct {
-	db     *sql.DB
-	writer *group // restarts the WAL when asked
-	quit   chan struct{}
-	done   chan struct{}
+	db      *sql.DB
+	restart func() // asks the writer to restart the WAL
+	quit    chan struct{}
+	done    chan struct{}
 }
 
-func startCheckpointer(db *sql.DB, writer *group) *checkpointer {
-	c := &checkpointer{db: db, writer: writer, quit: make(chan struct{}), done: make(chan struct{})}
+func startCheckpointer(db *sql.DB, restart func()) *checkpointer {
+	c := &checkpointer{db: db, restart: restart, quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -68,7 +69,7 @@ func (c *checkpointer) run() {
 			if err != nil {
 				slog.Warn("sqlite checkpoint", "err", err)
 			} else if frames >= restartFrames {
-				c.writer.wantRestart()
+				c.restart()
 			}
 		}
 	}
@@ -76,8 +77,6 @@ func (c *checkpointer) run() {
 
 // checkpoint returns how many frames the WAL holds.
 func (c *checkpointer) checkpoint(mode string) (frames int, err error) {
-	c.writer.checkpointing.Lock()
-	defer c.writer.checkpointing.Unlock()
 	var busy, copied int
 	err = c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
 	return frames, err

@@ -3,14 +3,11 @@ package database
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Group commit for SQLite. SQLite has one writer, so write transactions
@@ -36,15 +33,11 @@ import (
 const maxGroup = 64
 
 type group struct {
-	db      *sql.DB
-	mu      sync.Mutex   // held by the caller whose turn it is
-	waiting atomic.Int32 // callers queued for mu
-	restart atomic.Bool  // the WAL is long: restart it after this group
-
-	// checkpointing is held by whoever checkpoints the WAL, the
-	// checkpointer or restartWAL: SQLite runs one checkpoint at a time
-	// and fails a second at once.
-	checkpointing sync.Mutex
+	db          *sql.DB
+	checkpoints *sql.DB      // the checkpointer's connection, for restartWAL
+	mu          sync.Mutex   // held by the caller whose turn it is
+	waiting     atomic.Int32 // callers queued for mu
+	restart     atomic.Bool  // the WAL is long: restart it after this group
 
 	commits, committed atomic.Int64 // group commits, and the turns in them
 
@@ -191,36 +184,13 @@ func (g *group) wantRestart() { g.restart.Store(true) }
 // It runs between groups, holding mu, so no transaction of ours is open,
 // but every write waits for it. RESTART waits for the readers still on
 // older snapshots, and under a steady stream of reads it can wait for as
-// long as it is let: with the connection's busy timeout it held writes
-// up for seconds at a time. So it waits restartWait at most; one that
-// gives up has still copied what it could, and the next checkpoint asks
-// again.
+// long as it is let: with the writer's busy timeout it held writes up
+// for seconds at a time. So it runs on the checkpointer's connection,
+// which waits restartWait at most, after any checkpoint under way there;
+// one that gives up has still copied what it could, and the next
+// checkpoint asks again.
 func (g *group) restartWAL() {
-	ctx := context.Background()
-	conn, err := g.db.Conn(ctx)
-	if err != nil {
-		slog.Warn("sqlite wal restart", "err", err)
-		return
-	}
-	defer conn.Close()
-	setBusy := func(d time.Duration) error {
-		_, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.Milliseconds(), 10))
-		return err
-	}
-	if err := setBusy(restartWait); err != nil {
-		slog.Warn("sqlite wal restart", "err", err)
-		return
-	}
-	g.checkpointing.Lock()
-	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
-	g.checkpointing.Unlock()
-	if err != nil {
-		slog.Warn("sqlite wal restart", "err", err)
-	}
-	if err := setBusy(busyTimeout); err != nil {
-		// A writer that gives up on locks early would fail writes:
-		// better a new connection.
-		conn.Raw(func(any) error { return driver.ErrBadConn })
+	if _, err := g.checkpoints.Exec("PRAGMA wal_checkpoint(RESTART)"); err != nil {
 		slog.Warn("sqlite wal restart", "err", err)
 	}
 }

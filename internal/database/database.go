@@ -149,8 +149,8 @@ func openPostgres(ctx context.Context, location string) (*DB, error) {
 	return &DB{Write: db, Read: db, Dialect: postgresDialect{}, URL: redact(location)}, nil
 }
 
-// busyTimeout is how long an SQLite connection waits for a lock another
-// holds: a reader for a checkpoint, a checkpoint for readers.
+// busyTimeout is how long the writer and the readers wait for a lock
+// another connection holds.
 const busyTimeout = 10 * time.Second
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -160,11 +160,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 	// Pragmas go in the DSN so every pooled connection gets them.
-	// busy_timeout covers the moment a reader checkpoints the WAL;
 	// synchronous=NORMAL is safe with WAL (a power cut may lose the last
 	// transactions, never corrupt the file).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+	busy := func(d time.Duration) string {
+		return "&_pragma=busy_timeout(" + strconv.FormatInt(d.Milliseconds(), 10) + ")"
+	}
 	// The writer's statements ignore cancellation: SQLite answers an
 	// interrupted write inside a transaction by rolling back the whole
 	// transaction, which, with group commit, holds other callers' work.
@@ -176,7 +178,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Checkpoints (copying the WAL back into the database file, with an
 	// fsync) run beside the writer (checkpointer), not inside whichever
 	// commit crosses the WAL's size limit, so commits stay short.
-	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn +
+	w := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn + busy(busyTimeout) +
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(0)" +
 		"&_pragma=journal_size_limit(" + strconv.Itoa(walLimit) + ")", uncancellable: true})
 	// SQLite allows one writer at a time; one connection makes writers
@@ -188,14 +190,17 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("database: open sqlite %s: %w", path, err)
 	}
-	r := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn + "&_pragma=query_only(1)"})
+	r := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn + busy(busyTimeout) + "&_pragma=query_only(1)"})
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	c := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn})
+	// The checkpoints' one connection runs them one at a time (SQLite
+	// fails a second one at once), and waits restartWait at most for
+	// readers (group.restartWAL).
+	c := sql.OpenDB(stmtCacheConnector{driver: sqliteDriver(), dsn: dsn + busy(restartWait)})
 	c.SetMaxOpenConns(1)
-	db := &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path, group: &group{db: w}}
-	db.checkpoints = startCheckpointer(c, db.group)
+	db := &DB{Write: w, Read: r, Dialect: sqliteDialect{}, URL: path, group: &group{db: w, checkpoints: c}}
+	db.checkpoints = startCheckpointer(c, db.group.wantRestart)
 	return db, nil
 }
 
